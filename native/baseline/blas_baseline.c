@@ -1,0 +1,341 @@
+/*
+ * Raw C baseline for Curvature's benchmarks: the same kernels and the same K-FAC step as
+ * benchmarks/Curvature.Benchmarks, called directly on OpenBLAS or MKL (dlopen'ed, chosen by argument),
+ * with no wrapper in between. Writes one CSV row per (kernel, dtype, n, threads) with the median time.
+ *
+ *   blas_baseline openblas|mkl OUT.csv [--quick] [--sizes 128,256,512,1024] [--threads 1,2] [--lib PATH]
+ *
+ * Kernels (row-major operands, as Curvature passes them):
+ *   gemm      C(n x n) = A(n x n) B(n x n)                         cblas_?gemm
+ *   syrk      lower(C) = A^T A, A is n x n                        cblas_?syrk
+ *   cholinv   copy of an SPD matrix, then ?potrf + ?potri          (column-major uplo 'U' == row-major lower)
+ *   syevd     copy of a symmetric matrix, then ?syevd (jobz 'V')   (workspace queried once, outside the timing)
+ *   kfacstep  dense layer in = out = n, batch 256: two ?syrk EMA updates (decay 0.95 folded into alpha/beta),
+ *             trace-scaled Tikhonov damping (Martens & Grosse 2015, section 6.3), two Cholesky inverses
+ *             (potrf + potri + mirror to a full matrix), natural gradient G^-1 dW A^-1 as two ?gemm.
+ * Timing: a warm-up, then repeated runs until both a minimum count and a minimum time are reached (or a
+ * maximum count); the median is reported. The LAPACK routines are the Fortran ones (dpotrf_ ...); no LAPACKE.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <dlfcn.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112, UPPER = 121, LOWER = 122 };
+enum { BATCH = 256 };
+static const double EMA_DECAY = 0.95;
+static const double DAMPING = 1e-3;
+
+typedef void (*dgemm_fn)(int, int, int, int, int, int, double, const double *, int, const double *, int, double, double *, int);
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
+typedef void (*dsyrk_fn)(int, int, int, int, int, double, const double *, int, double, double *, int);
+typedef void (*ssyrk_fn)(int, int, int, int, int, float, const float *, int, float, float *, int);
+typedef void (*dpotr_fn)(const char *, const int *, double *, const int *, int *, size_t);
+typedef void (*spotr_fn)(const char *, const int *, float *, const int *, int *, size_t);
+typedef void (*dsyevd_fn)(const char *, const char *, const int *, double *, const int *, double *, double *, const int *, int *, const int *, int *, size_t, size_t);
+typedef void (*ssyevd_fn)(const char *, const char *, const int *, float *, const int *, float *, float *, const int *, int *, const int *, int *, size_t, size_t);
+typedef void (*set_threads_fn)(int);
+typedef int (*set_layer_fn)(int);
+
+static struct {
+    dgemm_fn d_gemm; sgemm_fn s_gemm; dsyrk_fn d_syrk; ssyrk_fn s_syrk;
+    dpotr_fn d_potrf, d_potri; spotr_fn s_potrf, s_potri;
+    dsyevd_fn d_syevd; ssyevd_fn s_syevd;
+    set_threads_fn set_threads;
+} L;
+
+static void *need(void *lib, const char *a, const char *b)
+{
+    void *p = dlsym(lib, a);
+    if (!p && b) p = dlsym(lib, b);
+    if (!p) { fprintf(stderr, "baseline: symbol %s not found: %s\n", a, dlerror()); exit(2); }
+    return p;
+}
+
+static void load(const char *which, const char *path)
+{
+    int mkl = strcmp(which, "mkl") == 0;
+    if (!mkl && strcmp(which, "openblas") != 0) { fprintf(stderr, "baseline: library must be openblas or mkl\n"); exit(2); }
+    if (!path) path = mkl ? "/usr/lib/x86_64-linux-gnu/libmkl_rt.so" : "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0";
+    if (mkl && !getenv("MKL_THREADING_LAYER") && !dlopen("libgomp.so.1", RTLD_NOW | RTLD_GLOBAL)) {
+        /* libmkl_gnu_thread expects the GNU OpenMP runtime to be loaded already. */
+        fprintf(stderr, "baseline: cannot load libgomp.so.1: %s\n", dlerror()); exit(3);
+    }
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) { fprintf(stderr, "baseline: cannot load %s: %s\n", path, dlerror()); exit(3); }
+    if (mkl) {
+        set_layer_fn layer = (set_layer_fn)need(lib, "MKL_Set_Interface_Layer", "mkl_set_interface_layer");
+        layer(0); /* MKL_INTERFACE_LP64: 32-bit integers, as the Fortran prototypes above */
+        /* Debian ships MKL's GNU OpenMP threading layer but not Intel's libiomp5: select GNU (3) unless the
+         * caller chose a layer through MKL_THREADING_LAYER. */
+        if (!getenv("MKL_THREADING_LAYER")) ((set_layer_fn)need(lib, "MKL_Set_Threading_Layer", "mkl_set_threading_layer"))(3);
+        L.set_threads = (set_threads_fn)need(lib, "MKL_Set_Num_Threads", "mkl_set_num_threads");
+    } else {
+        L.set_threads = (set_threads_fn)need(lib, "openblas_set_num_threads", NULL);
+    }
+    L.d_gemm = (dgemm_fn)need(lib, "cblas_dgemm", NULL);
+    L.s_gemm = (sgemm_fn)need(lib, "cblas_sgemm", NULL);
+    L.d_syrk = (dsyrk_fn)need(lib, "cblas_dsyrk", NULL);
+    L.s_syrk = (ssyrk_fn)need(lib, "cblas_ssyrk", NULL);
+    L.d_potrf = (dpotr_fn)need(lib, "dpotrf_", NULL);
+    L.d_potri = (dpotr_fn)need(lib, "dpotri_", NULL);
+    L.s_potrf = (spotr_fn)need(lib, "spotrf_", NULL);
+    L.s_potri = (spotr_fn)need(lib, "spotri_", NULL);
+    L.d_syevd = (dsyevd_fn)need(lib, "dsyevd_", NULL);
+    L.s_syevd = (ssyevd_fn)need(lib, "ssyevd_", NULL);
+}
+
+/* ---------------------------------------------------------------- data ---------------------------------------------------------------- */
+
+/* SplitMix64: deterministic, seeded data in [-1, 1). */
+static uint64_t rng_state;
+static double next_uniform(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * (2.0 / 9007199254740992.0) - 1.0;
+}
+
+static double now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* ------------------------------------------------------ per-precision kernels ------------------------------------------------------ */
+/* The double and float variants are generated from one template (REAL, prefix P) to keep them identical. */
+
+#define DEFINE_KERNELS(REAL, P)                                                                                   \
+typedef struct {                                                                                                  \
+    int n;                                                                                                        \
+    REAL *a, *b, *c, *spd, *work, *w, *lwork_buf;                                                                  \
+    int *iwork, lwork, liwork;                                                                                    \
+    REAL *x, *gout, *grad, *fa, *fg, *ainv, *ginv, *tmp, *nat;                                                    \
+} P##state;                                                                                                       \
+                                                                                                                  \
+static REAL *P##alloc(size_t count)                                                                               \
+{                                                                                                                 \
+    REAL *p = aligned_alloc(64, ((count * sizeof(REAL) + 63) / 64) * 64);                                         \
+    if (!p) { fprintf(stderr, "baseline: out of memory\n"); exit(4); }                                            \
+    for (size_t i = 0; i < count; i++) p[i] = (REAL)next_uniform();                                               \
+    return p;                                                                                                     \
+}                                                                                                                 \
+                                                                                                                  \
+static void P##mirror_lower(REAL *m, int n)                                                                       \
+{                                                                                                                 \
+    for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) m[(size_t)j * n + i] = m[(size_t)i * n + j];         \
+}                                                                                                                 \
+                                                                                                                  \
+static void P##setup(P##state *s, int n)                                                                          \
+{                                                                                                                 \
+    size_t nn = (size_t)n * n;                                                                                    \
+    rng_state = 0x5EED0000u + (uint64_t)n;                                                                        \
+    s->n = n;                                                                                                     \
+    s->a = P##alloc(nn); s->b = P##alloc(nn); s->c = P##alloc(nn); s->work = P##alloc(nn); s->w = P##alloc(n);    \
+    /* SPD matrix: A^T A / n + I */                                                                               \
+    s->spd = P##alloc(nn);                                                                                        \
+    P##syrk_call(n, n, (REAL)(1.0 / n), s->a, (REAL)0, s->spd);                                                   \
+    for (int i = 0; i < n; i++) s->spd[(size_t)i * n + i] += 1;                                                   \
+    P##mirror_lower(s->spd, n);                                                                                   \
+    /* syevd workspace query */                                                                                   \
+    REAL wq; int iwq, info, m1 = -1, nn32 = n;                                                                    \
+    L.P##syevd("V", "U", &nn32, s->work, &nn32, s->w, &wq, &m1, &iwq, &m1, &info, 1, 1);                          \
+    s->lwork = (int)wq; s->liwork = iwq;                                                                          \
+    s->lwork_buf = P##alloc((size_t)s->lwork);                                                                    \
+    s->iwork = malloc(sizeof(int) * (size_t)s->liwork);                                                           \
+    /* K-FAC layer: activations, output gradients, weight gradient, factors and their inverses */                 \
+    s->x = P##alloc((size_t)BATCH * n); s->gout = P##alloc((size_t)BATCH * n); s->grad = P##alloc(nn);            \
+    s->fa = P##alloc(nn); s->fg = P##alloc(nn); s->ainv = P##alloc(nn); s->ginv = P##alloc(nn);                   \
+    s->tmp = P##alloc(nn); s->nat = P##alloc(nn);                                                                 \
+    P##syrk_call(n, BATCH, (REAL)(1.0 / BATCH), s->x, (REAL)0, s->fa);                                            \
+    P##syrk_call(n, BATCH, (REAL)(1.0 / BATCH), s->gout, (REAL)0, s->fg);                                         \
+}                                                                                                                 \
+                                                                                                                  \
+static void P##teardown(P##state *s)                                                                              \
+{                                                                                                                 \
+    free(s->a); free(s->b); free(s->c); free(s->spd); free(s->work); free(s->w); free(s->lwork_buf);              \
+    free(s->iwork); free(s->x); free(s->gout); free(s->grad); free(s->fa); free(s->fg); free(s->ainv);           \
+    free(s->ginv); free(s->tmp); free(s->nat);                                                                    \
+}                                                                                                                 \
+                                                                                                                  \
+static void P##run_gemm(P##state *s)                                                                              \
+{                                                                                                                 \
+    int n = s->n;                                                                                                 \
+    L.P##gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, n, n, n, (REAL)1, s->a, n, s->b, n, (REAL)0, s->c, n);               \
+}                                                                                                                 \
+                                                                                                                  \
+static void P##run_syrk(P##state *s)                                                                              \
+{                                                                                                                 \
+    P##syrk_call(s->n, s->n, (REAL)1, s->a, (REAL)0, s->c);                                                       \
+}                                                                                                                 \
+                                                                                                                  \
+static int P##cholinv(REAL *m, int n)                                                                             \
+{                                                                                                                 \
+    int info;                                                                                                     \
+    L.P##potrf("U", &n, m, &n, &info, 1);                                                                         \
+    if (info == 0) L.P##potri("U", &n, m, &n, &info, 1);                                                          \
+    return info;                                                                                                  \
+}                                                                                                                 \
+                                                                                                                  \
+static void P##run_cholinv(P##state *s)                                                                           \
+{                                                                                                                 \
+    memcpy(s->work, s->spd, sizeof(REAL) * (size_t)s->n * s->n);                                                  \
+    if (P##cholinv(s->work, s->n) != 0) { fprintf(stderr, "baseline: potrf/potri failed\n"); exit(5); }          \
+}                                                                                                                 \
+                                                                                                                  \
+static void P##run_syevd(P##state *s)                                                                             \
+{                                                                                                                 \
+    int n = s->n, info;                                                                                           \
+    memcpy(s->work, s->spd, sizeof(REAL) * (size_t)n * n);                                                        \
+    L.P##syevd("V", "U", &n, s->work, &n, s->w, s->lwork_buf, &s->lwork, s->iwork, &s->liwork, &info, 1, 1);      \
+    if (info != 0) { fprintf(stderr, "baseline: syevd failed (%d)\n", info); exit(5); }                           \
+}                                                                                                                 \
+                                                                                                                  \
+/* Damped copy of a factor: dst = src + shift I (lower triangle is what potrf reads). */                          \
+static void P##damped_copy(const REAL *src, REAL *dst, int n, REAL shift)                                         \
+{                                                                                                                 \
+    memcpy(dst, src, sizeof(REAL) * (size_t)n * n);                                                               \
+    for (int i = 0; i < n; i++) dst[(size_t)i * n + i] += shift;                                                  \
+}                                                                                                                 \
+                                                                                                                  \
+static void P##run_kfac(P##state *s)                                                                              \
+{                                                                                                                 \
+    int n = s->n;                                                                                                 \
+    REAL alpha = (REAL)((1.0 - EMA_DECAY) / BATCH), beta = (REAL)EMA_DECAY;                                       \
+    P##syrk_call(n, BATCH, alpha, s->x, beta, s->fa);                                                             \
+    P##syrk_call(n, BATCH, alpha, s->gout, beta, s->fg);                                                          \
+    double tra = 0, trg = 0;                                                                                      \
+    for (int i = 0; i < n; i++) { tra += s->fa[(size_t)i * n + i]; trg += s->fg[(size_t)i * n + i]; }             \
+    double pi = sqrt((tra / n) / (trg / n)), root = sqrt(DAMPING);                                                \
+    P##damped_copy(s->fa, s->ainv, n, (REAL)(pi * root));                                                         \
+    P##damped_copy(s->fg, s->ginv, n, (REAL)(root / pi));                                                         \
+    if (P##cholinv(s->ainv, n) != 0 || P##cholinv(s->ginv, n) != 0) {                                             \
+        fprintf(stderr, "baseline: K-FAC factor not positive definite\n"); exit(5);                               \
+    }                                                                                                             \
+    P##mirror_lower(s->ainv, n);                                                                                  \
+    P##mirror_lower(s->ginv, n);                                                                                  \
+    L.P##gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, n, n, n, (REAL)1, s->ginv, n, s->grad, n, (REAL)0, s->tmp, n);       \
+    L.P##gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, n, n, n, (REAL)1, s->tmp, n, s->ainv, n, (REAL)0, s->nat, n);        \
+}
+
+/* lower(C) <- alpha A^T A + beta C with A k x n, row-major. */
+static void d_syrk_call(int n, int k, double alpha, const double *a, double beta, double *c)
+{
+    L.d_syrk(ROW_MAJOR, LOWER, TRANS, n, k, alpha, a, n, beta, c, n);
+}
+
+static void s_syrk_call(int n, int k, float alpha, const float *a, float beta, float *c)
+{
+    L.s_syrk(ROW_MAJOR, LOWER, TRANS, n, k, alpha, a, n, beta, c, n);
+}
+
+DEFINE_KERNELS(double, d_)
+DEFINE_KERNELS(float, s_)
+
+/* ------------------------------------------------------------ driver ------------------------------------------------------------ */
+
+typedef struct { int quick; } options;
+
+static double measure(void (*fn)(void *), void *state, const options *o, int *reps_out, double *min_out)
+{
+    const int warmup = o->quick ? 1 : 2;
+    const int min_reps = o->quick ? 3 : 7, max_reps = o->quick ? 15 : 101;
+    const double min_time = o->quick ? 0.05e9 : 0.4e9;
+    for (int i = 0; i < warmup; i++) fn(state);
+    double samples[101];
+    int reps = 0;
+    double start = now_ns();
+    while (reps < max_reps && (reps < min_reps || now_ns() - start < min_time)) {
+        double t0 = now_ns();
+        fn(state);
+        samples[reps++] = now_ns() - t0;
+    }
+    qsort(samples, (size_t)reps, sizeof(double), cmp_double);
+    *reps_out = reps;
+    *min_out = samples[0];
+    return reps % 2 ? samples[reps / 2] : 0.5 * (samples[reps / 2 - 1] + samples[reps / 2]);
+}
+
+#define THUNK(P, K) static void P##K##_thunk(void *s) { P##run_##K((P##state *)s); }
+THUNK(d_, gemm) THUNK(d_, syrk) THUNK(d_, cholinv) THUNK(d_, syevd) THUNK(d_, kfac)
+THUNK(s_, gemm) THUNK(s_, syrk) THUNK(s_, cholinv) THUNK(s_, syevd) THUNK(s_, kfac)
+
+typedef struct { const char *name; void (*d)(void *); void (*s)(void *); int threaded; } kernel;
+static const kernel KERNELS[] = {
+    { "gemm", d_gemm_thunk, s_gemm_thunk, 1 },
+    { "syrk", d_syrk_thunk, s_syrk_thunk, 0 },
+    { "cholinv", d_cholinv_thunk, s_cholinv_thunk, 0 },
+    { "syevd", d_syevd_thunk, s_syevd_thunk, 0 },
+    { "kfacstep", d_kfac_thunk, s_kfac_thunk, 1 },
+};
+
+static int parse_list(const char *text, int *out, int max)
+{
+    int count = 0;
+    char *copy = strdup(text), *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok && count < max; tok = strtok_r(NULL, ",", &save)) out[count++] = atoi(tok);
+    free(copy);
+    return count;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s openblas|mkl OUT.csv [--quick] [--sizes 128,256,512,1024] [--threads 1,2] [--lib PATH]\n", argv[0]);
+        return 2;
+    }
+    const char *which = argv[1], *out_path = argv[2], *lib_path = NULL;
+    options o = { 0 };
+    int sizes[16] = { 128, 256, 512, 1024 }, nsizes = 4, threads[8] = { 1, 2 }, nthreads = 2;
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) o.quick = 1;
+        else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc) nsizes = parse_list(argv[++i], sizes, 16);
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) nthreads = parse_list(argv[++i], threads, 8);
+        else if (strcmp(argv[i], "--lib") == 0 && i + 1 < argc) lib_path = argv[++i];
+        else { fprintf(stderr, "baseline: unknown argument %s\n", argv[i]); return 2; }
+    }
+    load(which, lib_path);
+    FILE *out = fopen(out_path, "w");
+    if (!out) { perror(out_path); return 2; }
+    fprintf(out, "library,kernel,dtype,n,threads,median_ns,min_ns,reps\n");
+    for (int si = 0; si < nsizes; si++) {
+        int n = sizes[si];
+        d_state ds; s_state ss;
+        L.set_threads(1);
+        d_setup(&ds, n);
+        s_setup(&ss, n);
+        for (size_t k = 0; k < sizeof KERNELS / sizeof KERNELS[0]; k++) {
+            for (int ti = 0; ti < nthreads; ti++) {
+                if (!KERNELS[k].threaded && threads[ti] != 1) continue;
+                L.set_threads(threads[ti]);
+                for (int dt = 0; dt < 2; dt++) {
+                    int reps;
+                    double min;
+                    double median = dt == 0 ? measure(KERNELS[k].s, &ss, &o, &reps, &min) : measure(KERNELS[k].d, &ds, &o, &reps, &min);
+                    const char *dtype = dt == 0 ? "float" : "double";
+                    fprintf(out, "%s,%s,%s,%d,%d,%.0f,%.0f,%d\n", which, KERNELS[k].name, dtype, n, threads[ti], median, min, reps);
+                    fflush(out);
+                    printf("%-8s %-8s %-6s n=%-5d threads=%d median %10.3f ms (%d runs)\n", which, KERNELS[k].name, dtype, n, threads[ti], median / 1e6, reps);
+                    fflush(stdout);
+                }
+            }
+        }
+        d_teardown(&ds);
+        s_teardown(&ss);
+    }
+    fclose(out);
+    return 0;
+}
