@@ -8,7 +8,7 @@
  * Kernels (row-major operands, as Curvature passes them):
  *   gemm      C(n x n) = A(n x n) B(n x n)                         cblas_?gemm
  *   syrk      lower(C) = A^T A, A is n x n                        cblas_?syrk
- *   cholinv   copy of an SPD matrix, then ?potrf + ?potri          (column-major uplo 'U' == row-major lower)
+ *   cholinv   copy of an SPD matrix ((R + R^T)/2 + n I), then ?potrf + ?potri          (column-major uplo 'U' == row-major lower)
  *   syevd     copy of a symmetric matrix, then ?syevd (jobz 'V')   (workspace queried once, outside the timing)
  *   kfacstep  dense layer in = out = n, batch 256: two ?syrk EMA updates (decay 0.95 folded into alpha/beta),
  *             trace-scaled Tikhonov damping (Martens & Grosse 2015, section 6.3), two Cholesky inverses
@@ -145,11 +145,11 @@ static void P##setup(P##state *s, int n)                                        
     rng_state = 0x5EED0000u + (uint64_t)n;                                                                        \
     s->n = n;                                                                                                     \
     s->a = P##alloc(nn); s->b = P##alloc(nn); s->c = P##alloc(nn); s->work = P##alloc(nn); s->w = P##alloc(n);    \
-    /* SPD matrix: A^T A / n + I */                                                                               \
+    /* SPD matrix (R + R^T)/2 + n I, strictly diagonally dominant, as in the C# benchmarks and the torch script */ \
     s->spd = P##alloc(nn);                                                                                        \
-    P##syrk_call(n, n, (REAL)(1.0 / n), s->a, (REAL)0, s->spd);                                                   \
-    for (int i = 0; i < n; i++) s->spd[(size_t)i * n + i] += 1;                                                   \
-    P##mirror_lower(s->spd, n);                                                                                   \
+    for (int i = 0; i < n; i++) for (int j = 0; j < i; j++)                                                       \
+        s->spd[(size_t)i * n + j] = s->spd[(size_t)j * n + i] = (REAL)0.5 * (s->spd[(size_t)i * n + j] + s->spd[(size_t)j * n + i]); \
+    for (int i = 0; i < n; i++) s->spd[(size_t)i * n + i] += (REAL)n;                                             \
     /* syevd workspace query */                                                                                   \
     REAL wq; int iwq, info, m1 = -1, nn32 = n;                                                                    \
     L.P##syevd("V", "U", &nn32, s->work, &nn32, s->w, &wq, &m1, &iwq, &m1, &info, 1, 1);                          \
