@@ -9,6 +9,10 @@ var target = Argument("target", "Default");
 var configuration = Argument("configuration", "Release");
 var demoArgs = Argument("demo-args", "");
 var benchFilter = Argument("bench-filter", "*");
+var benchQuick = Argument("bench-quick", false);          // smoke test: short job, n = 128, results under artifacts/bench/quick-results
+var benchSizes = Argument("bench-sizes", "");              // e.g. 128,256 (default: 128,256,512,1024; quick: 128)
+var benchBackends = Argument("bench-backends", "");        // e.g. managed,openblas (default: all that load)
+var benchOut = Argument("bench-out", "");                  // where RESULTS.md and the chart go (default: benchmarks/results)
 
 //////////////////////////////////////////////////////////////////////
 // GLOBAL VARIABLES
@@ -65,6 +69,104 @@ Task("Demo")
     .IsDependentOn("__InstallNative")
     .IsDependentOn("Build")
     .Does(() => Run("dotnet", $"run -c {configuration} --no-build --project samples/Curvature.Demo/Curvature.Demo.csproj -- {demoArgs}"));
+
+//////////////////////////////////////////////////////////////////////
+// BENCHMARKS (Bench and its private tasks)
+//////////////////////////////////////////////////////////////////////
+
+var benchArtifacts = artifacts.Combine("bench");
+var benchBaseline = benchArtifacts.Combine("baseline").CombineWithFilePath("blas_baseline");
+var benchSizesOrDefault = benchSizes != "" ? benchSizes : (benchQuick ? "128" : "128,256,512,1024");
+var benchOutput = benchOut != "" ? benchOut : (benchQuick ? benchArtifacts.Combine("quick-results").FullPath : "benchmarks/results");
+var benchStopwatch = new System.Diagnostics.Stopwatch();
+var benchFailures = new List<string>();
+
+// Runs a step whose failure must not stop the benchmark pipeline (a missing peer, one failed case):
+// the failure is reported at the end and noted in RESULTS.md.
+void RunBenchStep(string what, string tool, string arguments, IDictionary<string, string> env = null)
+{
+    Information($"> {tool} {arguments}");
+    var settings = new ProcessSettings { Arguments = arguments, WorkingDirectory = root };
+    if (env != null) settings.EnvironmentVariables = env;
+    int exit = StartProcess(tool, settings);
+    if (exit != 0)
+    {
+        Warning($"{what} failed with exit code {exit}; continuing.");
+        benchFailures.Add($"{what} failed (exit code {exit})");
+    }
+}
+
+Task("__InstallPeers")
+    .Description("Installs the PyTorch peer (Debian python3-torch) when apt has it; skips it otherwise.")
+    .Does(() => Run("bash", "native/baseline/install-peers.sh"));
+
+Task("__BuildBaseline")
+    .Description("Builds the raw C BLAS/LAPACK baseline (C11, -O2, dlopen; no LAPACKE).")
+    .Does(() =>
+    {
+        EnsureDirectoryExists(benchBaseline.GetDirectory());
+        Run("gcc", $"-std=c11 -O2 -Wall -Wextra -Werror -o \"{benchBaseline}\" native/baseline/blas_baseline.c -ldl -lm");
+    });
+
+Task("__RunBenchmarkDotNet")
+    .Description("Builds the benchmarks in Release, checks the K-FAC workload against its oracle, runs BenchmarkDotNet.")
+    .Does(() =>
+    {
+        benchStopwatch.Start();
+        // Stale reports of an earlier run must not leak into this run's table.
+        CleanDirectory(benchArtifacts.Combine("results"));
+        Run("dotnet", $"build benchmarks/Curvature.Benchmarks/Curvature.Benchmarks.csproj -c Release -warnaserror");
+        var exe = "benchmarks/Curvature.Benchmarks/bin/Release/net10.0/Curvature.Benchmarks.dll";
+        var options = $"{(benchQuick ? "--quick " : "")}--sizes {benchSizesOrDefault}{(benchBackends != "" ? $" --backends {benchBackends}" : "")}";
+        Run("dotnet", $"{exe} --verify {options}");
+        RunBenchStep("BenchmarkDotNet", "dotnet", $"{exe} {options} --filter \"{benchFilter}\" --artifacts \"{benchArtifacts}\"");
+    });
+
+Task("__RunBaseline")
+    .Description("Times the same kernels and K-FAC step on OpenBLAS and MKL called directly from C.")
+    .IsDependentOn("__BuildBaseline")
+    .Does(() =>
+    {
+        foreach (var library in new[] { "openblas", "mkl" })
+        {
+            RunBenchStep($"C baseline ({library})", benchBaseline.FullPath,
+                $"{library} \"{benchArtifacts.CombineWithFilePath($"baseline-{library}.csv")}\" --sizes {benchSizesOrDefault} --threads 1,2{(benchQuick ? " --quick" : "")}");
+        }
+    });
+
+Task("__RunPeers")
+    .Description("Times the same kernels and K-FAC step with PyTorch CPU (skipped when torch is not importable).")
+    .Does(() =>
+    {
+        RunBenchStep("PyTorch peer", "/usr/bin/python3",
+            $"native/baseline/torch_bench.py \"{benchArtifacts.CombineWithFilePath("torch.csv")}\" --sizes {benchSizesOrDefault} --threads 1,2{(benchQuick ? " --quick" : "")}");
+    });
+
+Task("__BenchReport")
+    .Description("Writes RESULTS.md (medians and ratios) and the time-vs-n chart.")
+    .Does(() =>
+    {
+        var csv = string.Join(" ", new[] { "baseline-openblas.csv", "baseline-mkl.csv", "torch.csv" }
+            .Select(f => $"--csv \"{benchArtifacts.CombineWithFilePath(f)}\""));
+        var notes = string.Concat(benchFailures.Select(f => $" --note \"{f}.\""));
+        if (benchQuick) notes += " --note \"Quick (smoke-test) run: short job, few iterations; not for comparison.\"";
+        Run("dotnet", $"run -c Release --project benchmarks/Curvature.Benchmarks.Report/Curvature.Benchmarks.Report.csproj -- " +
+            $"--bdn \"{benchArtifacts.Combine("results")}\" {csv} --out \"{benchOutput}\"{notes}");
+        benchStopwatch.Stop();
+        Information($"Bench: measured and reported in {benchStopwatch.Elapsed:hh\\:mm\\:ss}; results in {benchOutput}/RESULTS.md");
+        foreach (var failure in benchFailures) Warning($"Bench: {failure}");
+    });
+
+Task("Bench")
+    .Description("Benchmarks: native libs + peers installed, C baseline built, BenchmarkDotNet + C baseline + PyTorch run, RESULTS.md written. " +
+                 "Arguments: --bench-quick=true, --bench-filter=<glob>, --bench-sizes=128,256, --bench-backends=managed,openblas, --bench-out=<dir>.")
+    .IsDependentOn("__InstallNative")
+    .IsDependentOn("__InstallPeers")
+    .IsDependentOn("__BuildBaseline")
+    .IsDependentOn("__RunBenchmarkDotNet")
+    .IsDependentOn("__RunBaseline")
+    .IsDependentOn("__RunPeers")
+    .IsDependentOn("__BenchReport");
 
 Task("Default")
     .IsDependentOn("Test");

@@ -43,6 +43,8 @@ internal static class CurvatureBenchmarkConfig
             .AddValidator(DefaultConfig.Instance.GetValidators().ToArray())
             .WithSummaryStyle(SummaryStyle.Default.WithTimeUnit(TimeUnit.Millisecond))
             .WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared))
-            .WithOptions(ConfigOptions.Default);
+            .WithOptions(ConfigOptions.Default)
+            // The generated project is built while other work shares the 2 cores: the default 2-minute limit is too tight.
+            .WithBuildTimeout(TimeSpan.FromMinutes(15));
     }
 }
