@@ -15,6 +15,7 @@
  *             (potrf + potri + mirror to a full matrix), natural gradient G^-1 dW A^-1 as two ?gemm.
  * Timing: a warm-up, then repeated runs until both a minimum count and a minimum time are reached (or a
  * maximum count); the median is reported. The LAPACK routines are the Fortran ones (dpotrf_ ...); no LAPACKE.
+ * Before timing, each n is self-checked once in double (A * inv(A) = I after potrf/potri, A v = w v after syevd).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dlfcn.h>
@@ -245,6 +246,27 @@ static void s_syrk_call(int n, int k, float alpha, const float *a, float beta, f
 DEFINE_KERNELS(double, d_)
 DEFINE_KERNELS(float, s_)
 
+/* Self-check, once per n in double outside the timing: the Cholesky inverse times the matrix is I, and the first
+ * eigenpair satisfies A v = w v. Guards against a wrong uplo/layout in the calls above. */
+static double d_self_check(d_state *s)
+{
+    int n = s->n;
+    d_run_cholinv(s);
+    d_mirror_lower(s->work, n);
+    L.d_gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, n, n, n, 1.0, s->spd, n, s->work, n, 0.0, s->c, n);
+    double worst = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) worst = fmax(worst, fabs(s->c[(size_t)i * n + j] - (i == j)));
+    d_run_syevd(s);
+    /* eigenvectors are the columns of the column-major result, i.e. the rows of the row-major buffer */
+    for (int i = 0; i < n; i++) {
+        double av = 0;
+        for (int j = 0; j < n; j++) av += s->spd[(size_t)i * n + j] * s->work[j];
+        worst = fmax(worst, fabs(av - s->w[0] * s->work[i]) / s->w[n - 1]);
+    }
+    return worst;
+}
+
 /* ------------------------------------------------------------ driver ------------------------------------------------------------ */
 
 typedef struct { int quick; } options;
@@ -317,6 +339,8 @@ int main(int argc, char **argv)
         L.set_threads(1);
         d_setup(&ds, n);
         s_setup(&ss, n);
+        double residual = d_self_check(&ds);
+        if (!(residual < 1e-9)) { fprintf(stderr, "baseline: self-check failed at n=%d (residual %.3g)\n", n, residual); return 5; }
         for (size_t k = 0; k < sizeof KERNELS / sizeof KERNELS[0]; k++) {
             for (int ti = 0; ti < nthreads; ti++) {
                 if (!KERNELS[k].threaded && threads[ti] != 1) continue;

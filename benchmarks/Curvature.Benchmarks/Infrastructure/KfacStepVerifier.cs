@@ -22,6 +22,11 @@ internal static class KfacStepVerifier
             }
         }
 
+        foreach (int n in new[] { 7, 33 })
+        {
+            ok &= CheckMathNet(log, n);
+        }
+
         return ok;
     }
 
@@ -49,6 +54,30 @@ internal static class KfacStepVerifier
 
         bool pass = error <= tolerance;
         log.WriteLine($"verify kfacstep backend={backendName} n={n} dtype={(isDouble ? "double" : "float")}: relative error {error:E2} (tolerance {tolerance:E0}) {(pass ? "OK" : "FAILED")}");
+        return pass;
+    }
+
+    private static bool CheckMathNet(TextWriter log, int n)
+    {
+        // The peer is checked too: a wrong peer would make every ratio against it meaningless.
+        var work = new Peers.MathNetWorkload<double>(n, 1);
+        work.KfacStep();
+        int batch = IKfacStep.BatchSize;
+        var x = SeededData.Uniform<double>(batch * n, SeededData.SeedFor(n, 10));
+        var gout = SeededData.Uniform<double>(batch * n, SeededData.SeedFor(n, 11));
+        var grad = SeededData.Uniform<double>(n * n, SeededData.SeedFor(n, 12));
+        var gradTransposed = new double[n * n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                gradTransposed[(i * n) + j] = grad[(j * n) + i];
+            }
+        }
+
+        double error = RelativeError(work.NaturalGradientRowMajor(), Oracle(x, gout, gradTransposed, n));
+        bool pass = error <= 1e-10;
+        log.WriteLine($"verify kfacstep peer=mathnet n={n} dtype=double: relative error {error:E2} (tolerance 1E-10) {(pass ? "OK" : "FAILED")}");
         return pass;
     }
 

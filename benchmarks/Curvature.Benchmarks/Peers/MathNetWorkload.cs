@@ -50,6 +50,12 @@ internal sealed class MathNetWorkload<T>
         _nat = build.Dense(n, n);
     }
 
+    /// <summary>The result of the last <see cref="KfacStep"/>, row-major (for the verification).</summary>
+    /// <remarks>Math.NET stores column-major, so the same seeded buffer gives it ∇Wᵀ: the step computes <c>G⁻¹∇WᵀA⁻¹</c>,
+    /// which costs exactly the same.</remarks>
+    internal double[] NaturalGradientRowMajor() =>
+        [.. _nat.ToRowMajorArray().Select(v => double.CreateChecked(v))];
+
     /// <summary>C = A·B.</summary>
     public void Gemm() => _a.Multiply(_b, _c);
 
