@@ -114,6 +114,7 @@ Task("__RunBenchmarkDotNet")
     {
         benchStopwatch.Start();
         // Stale reports of an earlier run must not leak into this run's table.
+        EnsureDirectoryExists(benchArtifacts.Combine("results"));
         CleanDirectory(benchArtifacts.Combine("results"));
         Run("dotnet", $"build benchmarks/Curvature.Benchmarks/Curvature.Benchmarks.csproj -c Release -warnaserror");
         var exe = "benchmarks/Curvature.Benchmarks/bin/Release/net10.0/Curvature.Benchmarks.dll";
