@@ -3,6 +3,7 @@ using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Backends.Managed;
 using Curvature.Parameters;
+using Curvature.Serialization;
 
 namespace Curvature.BranchFactored;
 
@@ -319,6 +320,114 @@ public sealed class BranchFactoredPreconditioner<T>
 
         // direction = P v.
         Backend.MatrixMultiply(projection, Transpose.None, (ReadOnlySpan2D<T>)stateVector, Transpose.None, AsColumn(direction), T.One, T.Zero);
+    }
+
+    /// <summary>The checkpoint kind written by <see cref="Save"/>.</summary>
+    public const string CheckpointKind = "Curvature.BranchFactored";
+
+    private const int CheckpointSchema = 1;
+
+    /// <summary>Saves the state — step count, last norm, the generator's state and, in <see cref="ProjectionMode.Fixed"/> mode, the
+    /// projection — in Curvature's checksummed checkpoint format. The options are not saved: they come from the constructor.</summary>
+    public void Save(Stream destination)
+    {
+        var w = new CheckpointWriter(destination, CheckpointKind, CheckpointSchema);
+        w.WriteString("elementType", typeof(T).Name);
+        w.WriteInt32("projectionMode", (int)Options.Projection);
+        w.WriteInt64("steps", _steps);
+        w.WriteBoolean("hasNorm", _lastNorm.HasValue);
+        w.WriteDouble("norm", _lastNorm ?? 0.0);
+        w.WriteBoolean("usedBranches", _lastUsedBranches);
+        var rng = _rng.State;
+        w.WriteInt64("rng.s0", unchecked((long)rng.S0));
+        w.WriteInt64("rng.s1", unchecked((long)rng.S1));
+        w.WriteInt64("rng.s2", unchecked((long)rng.S2));
+        w.WriteInt64("rng.s3", unchecked((long)rng.S3));
+        w.WriteBoolean("rng.hasSpare", rng.HasSpare);
+        w.WriteDouble("rng.spare", rng.Spare);
+        bool saveProjection = Options.Projection == ProjectionMode.Fixed && _projectionReady;
+        w.WriteBoolean("projection.ready", saveProjection);
+        w.WriteInt32("projection.rows", saveProjection ? _projectionRows : 0);
+        w.WriteInt32("projection.cols", saveProjection ? _projectionCols : 0);
+        w.WriteValues<T>("projection.values", saveProjection ? _projection.AsSpan(0, _projectionRows * _projectionCols) : ReadOnlySpan<T>.Empty);
+        w.Complete();
+    }
+
+    /// <summary>Restores a state written by <see cref="Save"/>. Everything is read and validated first: a rejected checkpoint leaves this
+    /// preconditioner unchanged.</summary>
+    /// <exception cref="CheckpointFormatException">The checkpoint is truncated, corrupted, of another kind, element type or projection mode, or inconsistent.</exception>
+    public void Load(Stream source)
+    {
+        var r = CheckpointReader.Open(source, CheckpointKind, CheckpointSchema);
+        string elementType = r.ReadString("elementType");
+        if (elementType != typeof(T).Name)
+        {
+            throw new CheckpointFormatException($"The checkpoint holds a {elementType} preconditioner, not {typeof(T).Name}.");
+        }
+
+        var mode = (ProjectionMode)r.ReadInt32("projectionMode");
+        if (mode != Options.Projection)
+        {
+            throw new CheckpointFormatException($"The checkpoint was written in projection mode {mode}, this preconditioner uses {Options.Projection}.");
+        }
+
+        long steps = r.ReadInt64("steps");
+        bool hasNorm = r.ReadBoolean("hasNorm");
+        double norm = r.ReadDouble("norm");
+        bool usedBranches = r.ReadBoolean("usedBranches");
+        var rng = new SeededGaussianState(
+            unchecked((ulong)r.ReadInt64("rng.s0")),
+            unchecked((ulong)r.ReadInt64("rng.s1")),
+            unchecked((ulong)r.ReadInt64("rng.s2")),
+            unchecked((ulong)r.ReadInt64("rng.s3")),
+            r.ReadBoolean("rng.hasSpare"),
+            r.ReadDouble("rng.spare"));
+        bool ready = r.ReadBoolean("projection.ready");
+        int rows = r.ReadInt32("projection.rows");
+        int cols = r.ReadInt32("projection.cols");
+        if (rows < 0 || cols < 0 || (long)rows * cols > Array.MaxLength || (!ready && rows * cols != 0))
+        {
+            throw new CheckpointFormatException($"The checkpoint's projection shape {rows} × {cols} is invalid.");
+        }
+
+        T[] projection = r.ReadValues<T>("projection.values", rows * cols);
+        r.EnsureAtEnd();
+        if (steps < 0 || (hasNorm && !(double.IsFinite(norm) && norm >= 0)))
+        {
+            throw new CheckpointFormatException("The checkpoint's step count or norm is invalid.");
+        }
+
+        if ((rng.S0 | rng.S1 | rng.S2 | rng.S3) == 0 || (rng.HasSpare && !double.IsFinite(rng.Spare)))
+        {
+            throw new CheckpointFormatException("The checkpoint's generator state is invalid.");
+        }
+
+        foreach (T v in projection)
+        {
+            if (!T.IsFinite(v))
+            {
+                throw new CheckpointFormatException("The checkpoint's projection holds a non-finite value.");
+            }
+        }
+
+        // Commit.
+        _rng.State = rng;
+        _steps = steps;
+        _lastNorm = hasNorm ? norm : null;
+        _lastUsedBranches = usedBranches;
+        if (ready)
+        {
+            _projection = projection;
+            _projectionRows = rows;
+            _projectionCols = cols;
+            _projectionReady = true;
+            _hasLastProjection = true;
+        }
+        else if (Options.Projection == ProjectionMode.Fixed)
+        {
+            _projectionReady = false;
+            _hasLastProjection = false;
+        }
     }
 
     private static ReadOnlySpan2D<T> AsColumn(ReadOnlySpan<T> v) => ReadOnlySpan2D<T>.DangerousCreate(in v.GetPinnableReference(), v.Length, 1, 0);
