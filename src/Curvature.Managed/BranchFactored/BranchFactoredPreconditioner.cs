@@ -23,7 +23,8 @@ namespace Curvature.BranchFactored;
 /// <c>[−clip, clip]</c>.</item>
 /// </list>
 /// <para>Kernels: BLAS <c>?SYRK</c> for the covariance, <c>?GEMM</c> for <c>Pᵀg</c> and <c>P v</c>, LAPACK <c>?POTRF</c> +
-/// <c>?POTRS</c> (Cholesky factor and solve) per block. The blocks are all factorised before anything else changes, so a
+/// <c>?POTRS</c> (Cholesky factor and solve) per block; in float32, a block whose Cholesky fails is rebuilt and
+/// factorised in float64 before giving up (as curvlinops retries in float64). The blocks are all factorised before anything else changes, so a
 /// block that is not positive definite throws <see cref="MatrixNotPositiveDefiniteException"/> (naming the block) and leaves
 /// the parameters, the step count and the generator untouched. Workspaces are kept and reused: for fixed sizes a step
 /// allocates nothing after the first.</para>
@@ -56,6 +57,12 @@ public sealed class BranchFactoredPreconditioner<T>
     private T[] _centered = [];
     private T[] _covariance = [];
     private T[] _stateVector = [];
+
+    // float32 → float64 retry of blocks whose float Cholesky fails (allocated on the first retry).
+    private double[] _doubleFactor = [];
+    private double[] _doubleVector = [];
+    private bool[] _blockInDouble = [];
+    private bool _anyBlockInDouble;
 
     /// <summary>Creates the preconditioner.</summary>
     /// <param name="options">Settings (the seed's defaults when null).</param>
@@ -281,11 +288,18 @@ public sealed class BranchFactoredPreconditioner<T>
 
         // Factorise every block first: a failure leaves the generator and the projection untouched.
         int blocks = BlockPartition.EffectiveCount(d, Options.Blocks);
+        _anyBlockInDouble = false;
         for (int b = 0; b < blocks; b++)
         {
             int start = BlockPartition.StartOf(d, blocks, b), size = BlockPartition.SizeOf(d, blocks, b);
             var block = new Span2D<T>(_covariance, start * d + start, size, size, d - size);
             var status = Backend.TryCholeskyFactor(block, Triangle.Lower);
+            if (!status.Succeeded && typeof(T) == typeof(float))
+            {
+                // A float32 Cholesky can fail where float64 succeeds (as curvlinops does, retry in float64).
+                status = FactorBlockInDouble(b, start, size, branches);
+            }
+
             if (!status.Succeeded)
             {
                 throw new MatrixNotPositiveDefiniteException(
@@ -314,6 +328,12 @@ public sealed class BranchFactoredPreconditioner<T>
         for (int b = 0; b < blocks; b++)
         {
             int start = BlockPartition.StartOf(d, blocks, b), size = BlockPartition.SizeOf(d, blocks, b);
+            if (_anyBlockInDouble && _blockInDouble[b])
+            {
+                SolveBlockInDouble(start, size, d);
+                continue;
+            }
+
             var factor = new ReadOnlySpan2D<T>(_covariance, start * d + start, size, size, d - size);
             Backend.CholeskySolve(factor, Triangle.Lower, new Span2D<T>(_stateVector, start, size, 1, 0));
         }
@@ -427,6 +447,81 @@ public sealed class BranchFactoredPreconditioner<T>
         {
             _projectionReady = false;
             _hasLastProjection = false;
+        }
+    }
+
+    /// <summary>Rebuilds block <paramref name="b"/> of the damped covariance in float64 from the samples (centred in float64)
+    /// and factorises it there.</summary>
+    private FactorizationStatus FactorBlockInDouble(int b, int start, int size, ReadOnlySpan2D<T> branches)
+    {
+        int k = branches.Height, d = branches.Width;
+        if (_doubleFactor.Length != d * d)
+        {
+            _doubleFactor = new double[d * d];
+            _doubleVector = new double[d];
+            _blockInDouble = new bool[d];
+        }
+
+        if (!_anyBlockInDouble)
+        {
+            Array.Clear(_blockInDouble);
+        }
+
+        // Column means of the block, kept in the solve scratch (free until the solve).
+        Span<double> mean = _doubleVector.AsSpan(start, size);
+        mean.Clear();
+        for (int r = 0; r < k; r++)
+        {
+            for (int i = 0; i < size; i++)
+            {
+                mean[i] += double.CreateTruncating(branches[r, start + i]);
+            }
+        }
+
+        for (int i = 0; i < size; i++)
+        {
+            mean[i] /= k;
+        }
+
+        double scale = 1.0 / Math.Max(1, k - 1);
+        var block = new Span2D<double>(_doubleFactor, start * d + start, size, size, d - size);
+        for (int i = 0; i < size; i++)
+        {
+            for (int j = 0; j <= i; j++)
+            {
+                double sum = 0;
+                for (int r = 0; r < k; r++)
+                {
+                    sum += (double.CreateTruncating(branches[r, start + i]) - mean[i]) * (double.CreateTruncating(branches[r, start + j]) - mean[j]);
+                }
+
+                block[i, j] = sum * scale + (i == j ? Options.Damping : 0.0);
+            }
+        }
+
+        var status = Backend.TryCholeskyFactor(block, Triangle.Lower);
+        if (status.Succeeded)
+        {
+            _blockInDouble[b] = true;
+            _anyBlockInDouble = true;
+        }
+
+        return status;
+    }
+
+    private void SolveBlockInDouble(int start, int size, int d)
+    {
+        Span<double> v = _doubleVector.AsSpan(start, size);
+        for (int i = 0; i < size; i++)
+        {
+            v[i] = double.CreateTruncating(_stateVector[start + i]);
+        }
+
+        var factor = new ReadOnlySpan2D<double>(_doubleFactor, start * d + start, size, size, d - size);
+        Backend.CholeskySolve(factor, Triangle.Lower, new Span2D<double>(_doubleVector, start, size, 1, 0));
+        for (int i = 0; i < size; i++)
+        {
+            _stateVector[start + i] = T.CreateTruncating(v[i]);
         }
     }
 

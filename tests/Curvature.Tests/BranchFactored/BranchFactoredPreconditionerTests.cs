@@ -92,6 +92,46 @@ public sealed class BranchFactoredPreconditionerTests
     }
 
     [Fact]
+    public void Step_Float_BlockThatFailsInFloat32_IsRetriedInFloat64()
+    {
+        // Two identical state dimensions with covariance [[4, 4], [4, 4]] and damping 1e-9: in float32, 4 + 1e-9 = 4, so the
+        // Cholesky breaks down exactly (l22² = 4 − 2·2 = 0); in float64 the damped matrix is positive definite.
+        float[,] b = { { -2f, -2f }, { 0f, 0f }, { 2f, 2f } };
+        var cov = EmpiricalCovariance.Compute(ManagedBackend.Shared, new ReadOnlySpan2D<float>(b));
+        Assert.Equal(new float[,] { { 4f, 4f }, { 4f, 4f } }, cov);
+        cov[0, 0] += 1e-9f;
+        cov[1, 1] += 1e-9f;
+        Assert.False(ManagedBackend.Shared.TryCholeskyFactor(new Span2D<float>(cov), Curvature.Backends.Triangle.Lower).Succeeded);
+
+        var pre = new BranchFactoredPreconditioner<float>(new BranchFactoredOptions { Damping = 1e-9, Blocks = 1, LearningRate = 1e-3 });
+        float[] theta = [0.5f, -0.25f, 1f];
+        float[] g = [1f, 2f, -1f];
+        var updated = new float[3];
+        pre.Step(theta, g, new ReadOnlySpan2D<float>(b), updated);
+
+        // Oracle: the seed's formulas in float64 on the same float32 inputs and projection.
+        var pf = pre.LastProjection.ToArray();
+        var p = new double[3, 2];
+        for (int i = 0; i < 3; i++)
+        {
+            for (int j = 0; j < 2; j++)
+            {
+                p[i, j] = pf[i, j];
+            }
+        }
+
+        var (expected, _) = SeedReference.Step(
+            Array.ConvertAll(theta, x => (double)x), Array.ConvertAll(g, x => (double)x), ToDouble(b), p, 1e-3, 1e-9, 1, null);
+        var actual = Array.ConvertAll(updated, x => (double)x);
+        Assert.All(actual, x => Assert.True(double.IsFinite(x)));
+        double scale = expected.Max(Math.Abs);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(expected[i], actual[i], 1e-4 * scale);
+        }
+    }
+
+    [Fact]
     public void Step_Clip_ClipsTheUpdatedParametersAndReportsTheUnclippedDirectionNorm()
     {
         var rng = new Random(3);
