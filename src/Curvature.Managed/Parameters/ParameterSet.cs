@@ -42,10 +42,10 @@ public sealed class ParameterSet : IReadOnlyDictionary<string, NamedTensor>
     public NamedTensor this[string name] =>
         _tensors.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"The parameter set has no tensor named '{name}'.");
 
-    /// <summary>The names (in insertion order).</summary>
+    /// <summary>The names, in no guaranteed order (<see cref="Layout"/> gives the stable, sorted order).</summary>
     public IEnumerable<string> Keys => _tensors.Keys;
 
-    /// <summary>The tensors (in insertion order).</summary>
+    /// <summary>The tensors, in no guaranteed order (<see cref="Layout"/> gives the stable, sorted order).</summary>
     public IEnumerable<NamedTensor> Values => _tensors.Values;
 
     /// <summary>Adds a tensor.</summary>

@@ -426,6 +426,23 @@ public sealed class BranchFactoredPreconditionerTests
     }
 
     [Fact]
+    public void Step_NoParameters_IsANoOp()
+    {
+        var pre = new BranchFactoredPreconditioner<double>();
+        var state = pre.Step([], [], new ReadOnlySpan2D<double>(DenseOracle.Random(new Random(1), 3, 2)), []);
+        Assert.Equal(0.0, state.PreconditionedGradientNorm);
+        Assert.Equal(1, state.Steps);
+        Assert.True(pre.Step(new ParameterSet(), new BranchStepContext<double> { Gradients = Single("x") }).Steps == 2);
+    }
+
+    private static ParameterSet Single(string name)
+    {
+        var set = new ParameterSet();
+        set.Add(name, new[] { 1.0 });
+        return set;
+    }
+
+    [Fact]
     public void Initialize_ResetsTheStepCount()
     {
         var parameters = new ParameterSet();

@@ -135,6 +135,28 @@ public sealed class ConjugateGradientTests
     }
 
     [Fact]
+    public void Solve_DelegateWithOperatorPreconditioner_AndLinearMapOperator_MatchDenseSolve()
+    {
+        var rng = new Random(13);
+        int n = 12;
+        var a = DenseOracle.RandomSpd(rng, n, 0.1);
+        var b = DenseOracle.RandomVector(rng, n);
+        var diagonalInverse = new LinearMapOperator<double>(n, (s, d) =>
+        {
+            for (int i = 0; i < n; i++)
+            {
+                d[i] = s[i] / a[i, i];
+            }
+        });
+        var x = new double[n];
+        var options = new ConjugateGradientOptions { RelativeTolerance = 1e-12 };
+        var result = ConjugateGradient.Solve<double>(new DenseOperator(a).Apply, b, x, new ConjugateGradientWorkspace<double>(n), options, diagonalInverse);
+        Assert.True(result.Converged);
+        DenseOracle.AssertClose(DenseOracle.Solve(a, b), x, 1e-8);
+        Assert.Throws<ArgumentException>(() => diagonalInverse.Apply(new double[n - 1], new double[n]));
+    }
+
+    [Fact]
     public void Solve_Float_MatchesDenseSolveInSinglePrecision()
     {
         var rng = new Random(4);
