@@ -75,6 +75,42 @@ public sealed class SeededGaussian
             return _spare;
         }
 
+        NextPair(out double first, out _spare);
+        _hasSpare = true;
+        return first;
+    }
+
+    /// <summary>Fills <paramref name="destination"/> with independent normal numbers times <paramref name="scale"/>, in index order
+    /// (computed in double, then rounded to <typeparamref name="T"/>). The values are exactly those of successive
+    /// <see cref="NextGaussian"/> calls.</summary>
+    public void Fill<T>(Span<T> destination, double scale = 1.0)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (_hasSpare && destination.Length > 0)
+        {
+            destination[0] = T.CreateTruncating(_spare * scale);
+            _hasSpare = false;
+            i = 1;
+        }
+
+        for (; i + 1 < destination.Length; i += 2)
+        {
+            NextPair(out double a, out double b);
+            destination[i] = T.CreateTruncating(a * scale);
+            destination[i + 1] = T.CreateTruncating(b * scale);
+        }
+
+        if (i < destination.Length)
+        {
+            destination[i] = T.CreateTruncating(NextGaussian() * scale);
+        }
+    }
+
+    /// <summary>Marsaglia's polar method: draws (u, v) uniformly in the unit disc (rejecting the rest and the origin) and returns
+    /// <c>u·m</c>, <c>v·m</c> with <c>m = √(−2 ln s / s)</c>, <c>s = u² + v²</c>.</summary>
+    private void NextPair(out double first, out double second)
+    {
         double u, v, s;
         do
         {
@@ -85,20 +121,8 @@ public sealed class SeededGaussian
         while (s >= 1.0 || s == 0.0);
 
         double m = Math.Sqrt(-2.0 * Math.Log(s) / s);
-        _spare = v * m;
-        _hasSpare = true;
-        return u * m;
-    }
-
-    /// <summary>Fills <paramref name="destination"/> with independent normal numbers times <paramref name="scale"/>, in index order
-    /// (computed in double, then rounded to <typeparamref name="T"/>).</summary>
-    public void Fill<T>(Span<T> destination, double scale = 1.0)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int i = 0; i < destination.Length; i++)
-        {
-            destination[i] = T.CreateTruncating(NextGaussian() * scale);
-        }
+        first = u * m;
+        second = v * m;
     }
 
     private static ulong SplitMix64(ref ulong x)

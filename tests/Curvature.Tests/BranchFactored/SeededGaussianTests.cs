@@ -71,6 +71,34 @@ public sealed class SeededGaussianTests
         Assert.Throws<ArgumentException>(() => g.State = new SeededGaussianState(0, 0, 0, 0, false, 0));
     }
 
+    [Theory]
+    [InlineData(0, 7)]
+    [InlineData(1, 8)]
+    [InlineData(1, 1)]
+    [InlineData(0, 0)]
+    public void Fill_EqualsSuccessiveNextGaussianCalls(int drawnBefore, int length)
+    {
+        var a = new SeededGaussian(77);
+        var b = new SeededGaussian(77);
+        for (int i = 0; i < drawnBefore; i++)
+        {
+            Assert.Equal(a.NextGaussian(), b.NextGaussian());
+        }
+
+        var filled = new double[length];
+        a.Fill<double>(filled, 0.5);
+        for (int i = 0; i < length; i++)
+        {
+            Assert.Equal(b.NextGaussian() * 0.5, filled[i]);
+        }
+
+        Assert.Equal(b.NextGaussian(), a.NextGaussian());
+        var f = new float[3];
+        new SeededGaussian(3).Fill<float>(f);
+        var c = new SeededGaussian(3);
+        Assert.Equal([(float)c.NextGaussian(), (float)c.NextGaussian(), (float)c.NextGaussian()], f);
+    }
+
     [Fact]
     public void NextDouble_IsInUnitInterval()
     {
