@@ -53,6 +53,22 @@ internal sealed class KroneckerBlockInverse<T>
 
     internal Storage Front => _front;
 
+    /// <summary>Marks the inverse as not computed (e.g. after the factors were reset).</summary>
+    public void Invalidate() => IsComputed = false;
+
+    /// <summary>Installs a previously saved inverse (checkpoint restore); the arrays are copied.</summary>
+    public void Restore(DampingMode mode, double exactDamping, FactorDamping dampings, ReadOnlySpan<T> left, ReadOnlySpan<T> right, ReadOnlySpan<T> leftValues, ReadOnlySpan<T> rightValues)
+    {
+        left.CopyTo(_front.G);
+        right.CopyTo(_front.A);
+        leftValues.CopyTo(_front.GValues);
+        rightValues.CopyTo(_front.AValues);
+        Mode = mode;
+        ExactDamping = exactDamping;
+        Dampings = dampings;
+        IsComputed = true;
+    }
+
     /// <summary>Recomputes from the factors; throws (leaving the previous inverse untouched) when a damped factor is not positive definite.</summary>
     public void Compute(CurvatureBackend backend, ReadOnlySpan<T> g, ReadOnlySpan<T> a, KfacInverseOptions options, string context)
     {
@@ -75,10 +91,10 @@ internal sealed class KroneckerBlockInverse<T>
             double traceG = double.CreateChecked(FactorMath.Trace(g, _dOut));
             double traceA = _dIn > 0 ? double.CreateChecked(FactorMath.Trace(a, _dIn)) : 0;
             var d = FactorDamping.For(options.Mode, options.Damping, options.MinDamping, traceG, _dOut, traceA, _dIn);
-            InvertDamped(backend, g, _dOut, d.Gradient, back.G, options.RetryInDoublePrecision, context + " gradient factor G");
+            InvertDamped(backend, g, _dOut, d.Gradient, back.G, options.RetryInDoublePrecision, context, "gradient factor G");
             if (_dIn > 0)
             {
-                InvertDamped(backend, a, _dIn, d.Input, back.A, options.RetryInDoublePrecision, context + " input factor A");
+                InvertDamped(backend, a, _dIn, d.Input, back.A, options.RetryInDoublePrecision, context, "input factor A");
             }
 
             Dampings = d;
@@ -141,7 +157,7 @@ internal sealed class KroneckerBlockInverse<T>
         backend.MatrixMultiply(Left, Transpose.None, scratch, Transpose.None, destination, T.One, T.Zero);
     }
 
-    private void InvertDamped(CurvatureBackend backend, ReadOnlySpan<T> factor, int n, double damping, T[] destination, bool retry, string context)
+    private void InvertDamped(CurvatureBackend backend, ReadOnlySpan<T> factor, int n, double damping, T[] destination, bool retry, string context, string which)
     {
         factor.CopyTo(destination);
         T d = T.CreateChecked(damping);
@@ -185,7 +201,7 @@ internal sealed class KroneckerBlockInverse<T>
             status = wideStatus;
         }
 
-        throw new MatrixNotPositiveDefiniteException(status, n, $"The damped {context} (damping {damping})");
+        throw new MatrixNotPositiveDefiniteException(status, n, $"The damped {which} of {context} (damping {damping})");
     }
 
     internal sealed class Storage(int dOut, int dIn)
