@@ -102,7 +102,11 @@ internal sealed class TwoLayerNet
     }
 
     /// <summary>Feeds one batch into the builder: computes the loss-side vectors and backpropagates them.</summary>
-    public void Accumulate(KfacFactorBuilder<double> builder, double[,] x, LossFunction loss, LossReduction reduction, double[,] targets, int[] classes)
+    public void Accumulate(KfacFactorBuilder<double> builder, double[,] x, LossFunction loss, LossReduction reduction, double[,] targets, int[] classes) =>
+        Feed((layer, a, aShape, g, gShape) => builder.AccumulateLayer(layer, a, aShape, g, gShape), x, loss, reduction, targets, classes);
+
+    /// <summary>Computes one batch's layer inputs and output gradients and hands them to <paramref name="sink"/>.</summary>
+    public void Feed(Action<int, double[], int[], double[], int[]> sink, double[,] x, LossFunction loss, LossReduction reduction, double[,] targets, int[] classes)
     {
         int n = x.GetLength(0);
         var outputs = new double[n * Dout];
@@ -144,8 +148,8 @@ internal sealed class TwoLayerNet
             }
         }
 
-        builder.AccumulateLayer(0, DenseOracle.Flat(x), [n, Din], g1, [v, n, Dh]);
-        builder.AccumulateLayer(1, hidden, [n, Dh], g2, [v, n, Dout]);
+        sink(0, DenseOracle.Flat(x), [n, Din], g1, [v, n, Dh]);
+        sink(1, hidden, [n, Dh], g2, [v, n, Dout]);
     }
 
     /// <summary>Hessian of the data-set loss w.r.t. one output row (N rows in total).</summary>
