@@ -46,6 +46,9 @@ public sealed class KfacChecks
     /// <summary>Compares scalars.</summary>
     public void Compare(string name, double actual, double reference, double tolerance) => Compare(name, [actual], [reference], tolerance);
 
+    /// <summary>Records an error measure that is already absolute (e.g. a distance to exact labels).</summary>
+    public void CompareAbsolute(string name, double error, double tolerance) => Record(name, error, tolerance);
+
     /// <summary>Records a failure that is not a numerical comparison.</summary>
     public void Fail(string message)
     {

@@ -135,6 +135,12 @@ public sealed class KfacPart : IConformancePart
     /// <summary>For type-2 and empirical: the vectors computed from (output, y) must equal the stored last-layer g.</summary>
     private static void CheckLossVectors(KfacCase kc, KfacChecks checks)
     {
+        if (kc.Fisher == FisherType.MonteCarlo)
+        {
+            CheckMonteCarloStructure(kc, checks);
+            return;
+        }
+
         if (kc.Fisher is not (FisherType.Type2 or FisherType.Empirical))
         {
             return;
@@ -178,6 +184,68 @@ public sealed class KfacPart : IConformancePart
 
             checks.Compare($"loss_vectors[{b}]", vectors, stored, Tolerance);
         }
+    }
+
+    /// <summary>
+    /// Monte-Carlo draws are random (PyTorch's streams), so only their structure is checked: for CE and BCE,
+    /// <c>p − g·√M/(s·√c)</c> must be a sampled label (one-hot for CE, entries in {0, 1} for BCE). MSE draws are Gaussian.
+    /// </summary>
+    private static void CheckMonteCarloStructure(KfacCase kc, KfacChecks checks)
+    {
+        if (kc.Loss == LossFunction.MeanSquaredError)
+        {
+            return;
+        }
+
+        string last = kc.Model.Layers[^1].Name;
+        double worst = 0;
+        for (int b = 0; b < kc.Batches.Count; b++)
+        {
+            var batch = kc.Batches[b];
+            var output = Tensor.From(batch.GetProperty("output"));
+            var g = Tensor.From(batch.GetProperty("layers").GetProperty(last).GetProperty("g"));
+            bool ce = kc.Loss == LossFunction.CrossEntropy;
+            bool classesSecond = ce && output.Shape.Length > 2;
+            var (rows, r, c) = LossRows.ToRows(output.Data, output.Shape, classesSecond);
+            int m = g.Dim(0), plane = g.Length / m;
+            double scale = (kc.Reduction == LossReduction.Mean ? 1.0 / r : 1.0) * Math.Sqrt(ce || kc.Reduction == LossReduction.Sum ? 1.0 : 1.0 / c) / Math.Sqrt(m);
+            for (int v = 0; v < m; v++)
+            {
+                var (gr, _, _) = LossRows.ToRows(g.Data.AsSpan(v * plane, plane).ToArray(), output.Shape, classesSecond);
+                for (int i = 0; i < r; i++)
+                {
+                    double max = double.NegativeInfinity, z = 0;
+                    for (int j = 0; j < c; j++)
+                    {
+                        max = Math.Max(max, rows[(i * c) + j]);
+                    }
+
+                    for (int j = 0; j < c; j++)
+                    {
+                        z += Math.Exp(rows[(i * c) + j] - max);
+                    }
+
+                    int ones = 0;
+                    for (int j = 0; j < c; j++)
+                    {
+                        double f = rows[(i * c) + j];
+                        double prob = ce ? Math.Exp(f - max) / z : 1 / (1 + Math.Exp(-f));
+                        double label = prob - (gr[(i * c) + j] / scale);
+                        double distance = Math.Min(Math.Abs(label), Math.Abs(label - 1));
+                        worst = Math.Max(worst, distance);
+                        ones += Math.Abs(label - 1) < 1e-6 ? 1 : 0;
+                    }
+
+                    if (ce && ones != 1)
+                    {
+                        checks.Fail($"mc_structure batch {b}: row {i} of draw {v} is not one-hot");
+                    }
+                }
+            }
+        }
+
+        // An absolute check: sampled labels are exactly 0 or 1, probabilities are O(1).
+        checks.CompareAbsolute("mc_structure", worst, 1e-9);
     }
 
     private static double[] Flat(Span2D<double> m) => m.ToArray().Cast<double>().ToArray();

@@ -235,4 +235,28 @@ public class KfacBlockTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new KfacFactorBuilder<double>(new ManagedBackend(), model, new KfacOptions { NumData = 2, LossTermsPerExample = 0 }));
         Assert.Throws<ArgumentException>(() => new KfacModel([KfacLayer.Linear("0", 3, 2), KfacLayer.Linear("0", 2, 2)]));
     }
+
+    [Fact]
+    public void SteadyStateAccumulation_AllocatesNothing()
+    {
+        var rng = new Random(25);
+        var geo = new Conv2dGeometry(2, 3, 3, 3, paddingHeight: 1, paddingWidth: 1);
+        var model = new KfacModel([KfacLayer.Conv2d("0", geo), KfacLayer.Linear("2", 48, 3)], separateWeightAndBias: true);
+        var builder = new KfacFactorBuilder<double>(new ManagedBackend(), model, new KfacOptions { NumData = 100, Approximation = KfacApproximation.Reduce });
+        var a0 = RandomArray(rng, 2 * 2 * 16);
+        var g0 = RandomArray(rng, 3 * 2 * 3 * 16);
+        var a1 = RandomArray(rng, 2 * 48);
+        var g1 = RandomArray(rng, 3 * 2 * 3);
+        int[] a0Shape = [2, 2, 4, 4], g0Shape = [3, 2, 3, 4, 4], a1Shape = [2, 48], g1Shape = [3, 2, 3];
+        builder.AccumulateLayer(0, a0, a0Shape, g0, g0Shape);
+        builder.AccumulateLayer(1, a1, a1Shape, g1, g1Shape);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++)
+        {
+            builder.AccumulateLayer(0, a0, a0Shape, g0, g0Shape);
+            builder.AccumulateLayer(1, a1, a1Shape, g1, g1Shape);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 }
