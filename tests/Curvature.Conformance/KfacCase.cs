@@ -109,8 +109,15 @@ public sealed class KfacCase
             {
                 var io = layers.GetProperty(Model.Layers[li].Name);
                 var a = Tensor.From(io.GetProperty("a"));
-                var g = Tensor.From(io.GetProperty("g"));
-                builder.AccumulateLayer(li, a.Data, a.Shape, g.Data, g.Shape);
+                if (io.TryGetProperty("g", out var ge) && ge.ValueKind != JsonValueKind.Null)
+                {
+                    var g = Tensor.From(ge);
+                    builder.AccumulateLayer(li, a.Data, a.Shape, g.Data, g.Shape);
+                }
+                else
+                {
+                    builder.AccumulateLayer(li, a.Data, a.Shape, [], []); // forward-only: nothing was backpropagated
+                }
             }
         }
 
