@@ -10,6 +10,13 @@ namespace Curvature.Kfac;
 /// bias-only, the input covariance <c>A</c> (<c>D_in' × D_in'</c>). The block represents <c>G ⊗ A</c> acting on
 /// <c>vec_row(V)</c> as <c>G V Aᵀ</c> (FORMAT.md §3.4). Factors are stored full (both triangles), row-major.
 /// </summary>
+/// <remarks>
+/// Reuse (e.g. EKFAC): the eigenbases are those of <see cref="GradientCovariance"/> and <see cref="InputCovariance"/>; the
+/// per-example inputs <c>x[n, s]</c> (with the ones feature when <see cref="KfacBlockLayout.AppendsOnes"/>) and gradients
+/// <c>g[v, n, s]</c> in expand format come from <see cref="KfacWeightSharing.FormatInputs{T}"/> and
+/// <see cref="KfacWeightSharing.FormatGradients{T}"/>, the batch scaling κ_b from
+/// <see cref="KfacFactorBuilder{T}.LossCorrection"/>; the block order and parameter offsets are in <see cref="Layout"/>.
+/// </remarks>
 public sealed class KfacBlock<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {

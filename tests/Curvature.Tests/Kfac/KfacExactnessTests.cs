@@ -36,6 +36,36 @@ public class KfacExactnessTests
     }
 
     [Theory]
+    [InlineData(LossReduction.Mean)]
+    [InlineData(LossReduction.Sum)]
+    public void DeepLinearNetwork_WeightSharingExpand_PerPositionMse_EqualsExactBlockGgn(LossReduction reduction)
+    {
+        // Both layers applied to [N, S, D] with an output [N, S, C] (P = S loss terms per example); curvlinops' EXPAND
+        // exactness case. Uneven batches exercise κ_b = (N_b·P)²/(P·N).
+        const int s = 3;
+        var rng = new Random(17);
+        var net = new TwoLayerNet(rng, din: 3, dh: 4, dout: 2, relu: false);
+        var model = net.Model(separate: false);
+        int[] batchSizes = [2, 1];
+        int n = batchSizes.Sum();
+        var rows = DenseOracle.Random(rng, n * s, 3);
+        var y = DenseOracle.Random(rng, n * s, 2);
+        var builder = new KfacFactorBuilder<double>(new ManagedBackend(), model, new KfacOptions { NumData = n, LossTermsPerExample = s, Reduction = reduction });
+        int start = 0;
+        foreach (int b in batchSizes)
+        {
+            net.Feed(
+                (layer, a, aShape, g, gShape) => builder.AccumulateLayer(layer, a, [b, s, aShape[1]], g, [gShape[0], b, s, gShape[2]]),
+                Rows(rows, start * s, b * s), LossFunction.MeanSquaredError, reduction, Rows(y, start * s, b * s), []);
+            start += b;
+        }
+
+        var kfac = DenseOracle.FromFlat(builder.ToOperator().ToDense(), model.Dimension, model.Dimension);
+        var ggn = net.BlockGgn(model, rows, LossFunction.MeanSquaredError, reduction); // every (n, s) is one loss row
+        Assert.True(DenseOracle.RelativeError(kfac, ggn) < 1e-12, $"relative error {DenseOracle.RelativeError(kfac, ggn)}");
+    }
+
+    [Theory]
     [InlineData(LossFunction.MeanSquaredError, LossReduction.Mean)]
     [InlineData(LossFunction.MeanSquaredError, LossReduction.Sum)]
     [InlineData(LossFunction.CrossEntropy, LossReduction.Mean)]
