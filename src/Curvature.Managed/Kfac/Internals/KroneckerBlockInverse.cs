@@ -1,0 +1,217 @@
+using System.Numerics;
+using CommunityToolkit.HighPerformance;
+using Curvature.Backends;
+using Curvature.Damping;
+
+namespace Curvature.Kfac.Internals;
+
+/// <summary>
+/// The damped inverse of one Kronecker block <c>G ⊗ A</c> (or of a single factor G for a bias-only block), cached:
+/// inverted damped factors (plain, heuristic, trace-scaled damping; LAPACK <c>?POTRF</c> + <c>?POTRI</c>) or the
+/// eigendecompositions of both factors (exact damping; LAPACK <c>?SYEVD</c>). Results are computed into back buffers and
+/// swapped in only on success, so a failed recomputation leaves the previous inverse intact. After the first computation
+/// in a mode, recomputing and applying allocate nothing.
+/// </summary>
+internal sealed class KroneckerBlockInverse<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly int _dOut;
+    private readonly int _dIn;
+    private Storage _front;
+    private Storage _back;
+    private double[]? _retry;
+
+    public KroneckerBlockInverse(int outputSize, int inputSize)
+    {
+        _dOut = outputSize;
+        _dIn = inputSize;
+        _front = new Storage(outputSize, inputSize);
+        _back = new Storage(outputSize, inputSize);
+        if (typeof(T) == typeof(float))
+        {
+            _retry = new double[Math.Max(outputSize * outputSize, inputSize * inputSize)];
+        }
+    }
+
+    public bool IsComputed { get; private set; }
+
+    public DampingMode Mode { get; private set; }
+
+    public double ExactDamping { get; private set; }
+
+    public FactorDamping Dampings { get; private set; }
+
+    /// <summary>Inverted damped G (factor modes) or its eigenvectors (exact mode).</summary>
+    public ReadOnlySpan2D<T> Left => KroneckerKernels.ReadOnlyView(_front.G, _dOut, _dOut);
+
+    /// <summary>Inverted damped A (factor modes) or its eigenvectors (exact mode).</summary>
+    public ReadOnlySpan2D<T> Right => KroneckerKernels.ReadOnlyView(_front.A, _dIn, _dIn);
+
+    public ReadOnlySpan<T> LeftEigenvalues => _front.GValues;
+
+    public ReadOnlySpan<T> RightEigenvalues => _front.AValues;
+
+    internal Storage Front => _front;
+
+    /// <summary>Marks the inverse as not computed (e.g. after the factors were reset).</summary>
+    public void Invalidate() => IsComputed = false;
+
+    /// <summary>Installs a previously saved inverse (checkpoint restore); the arrays are copied.</summary>
+    public void Restore(DampingMode mode, double exactDamping, FactorDamping dampings, ReadOnlySpan<T> left, ReadOnlySpan<T> right, ReadOnlySpan<T> leftValues, ReadOnlySpan<T> rightValues)
+    {
+        left.CopyTo(_front.G);
+        right.CopyTo(_front.A);
+        leftValues.CopyTo(_front.GValues);
+        rightValues.CopyTo(_front.AValues);
+        Mode = mode;
+        ExactDamping = exactDamping;
+        Dampings = dampings;
+        IsComputed = true;
+    }
+
+    /// <summary>Recomputes from the factors; throws (leaving the previous inverse untouched) when a damped factor is not positive definite.</summary>
+    public void Compute(CurvatureBackend backend, ReadOnlySpan<T> g, ReadOnlySpan<T> a, KfacInverseOptions options, string context)
+    {
+        options.Validate();
+        var back = _back;
+        if (options.Mode == DampingMode.Exact)
+        {
+            g.CopyTo(back.G);
+            backend.SymmetricEigen(KroneckerKernels.View(back.G, _dOut, _dOut), Triangle.Lower, back.GValues);
+            if (_dIn > 0)
+            {
+                a.CopyTo(back.A);
+                backend.SymmetricEigen(KroneckerKernels.View(back.A, _dIn, _dIn), Triangle.Lower, back.AValues);
+            }
+
+            Dampings = new FactorDamping(options.Damping, 0);
+        }
+        else
+        {
+            double traceG = double.CreateChecked(FactorMath.Trace(g, _dOut));
+            double traceA = _dIn > 0 ? double.CreateChecked(FactorMath.Trace(a, _dIn)) : 0;
+            var d = FactorDamping.For(options.Mode, options.Damping, options.MinDamping, traceG, _dOut, traceA, _dIn);
+            InvertDamped(backend, g, _dOut, d.Gradient, back.G, options.RetryInDoublePrecision, context, "gradient factor G");
+            if (_dIn > 0)
+            {
+                InvertDamped(backend, a, _dIn, d.Input, back.A, options.RetryInDoublePrecision, context, "input factor A");
+            }
+
+            Dampings = d;
+        }
+
+        Mode = options.Mode;
+        ExactDamping = options.Damping;
+        (_front, _back) = (back, _front);
+        IsComputed = true;
+    }
+
+    /// <summary>Applies the inverse in place to packed matrices (blocks with an input factor).</summary>
+    public void ApplyPacked(CurvatureBackend backend, Span2D<T> packed, Span2D<T> scratch, int columns)
+    {
+        if (Mode != DampingMode.Exact)
+        {
+            KroneckerKernels.Sandwich(backend, Left, false, Right, false, packed, scratch, columns);
+            return;
+        }
+
+        // Z = U_Gᵀ V U_A; Z ./= (g_i a_j + δ); Y = U_G Z U_Aᵀ.
+        KroneckerKernels.Sandwich(backend, Left, true, Right, true, packed, scratch, columns);
+        T delta = T.CreateChecked(ExactDamping);
+        var gv = _front.GValues;
+        var av = _front.AValues;
+        for (int r = 0; r < packed.Height; r++)
+        {
+            T gi = gv[r % _dOut];
+            Span<T> row = packed.GetRowSpan(r);
+            for (int j = 0; j < row.Length; j++)
+            {
+                row[j] /= (gi * av[j]) + delta;
+            }
+        }
+
+        KroneckerKernels.Sandwich(backend, Left, false, Right, false, packed, scratch, columns);
+    }
+
+    /// <summary>Applies the inverse of a bias-only block: <paramref name="destination"/> = inverse · <paramref name="source"/> (D_out × K).</summary>
+    public void ApplyBias(CurvatureBackend backend, ReadOnlySpan2D<T> source, Span2D<T> destination, Span2D<T> scratch)
+    {
+        if (Mode != DampingMode.Exact)
+        {
+            backend.MatrixMultiply(Left, Transpose.None, source, Transpose.None, destination, T.One, T.Zero);
+            return;
+        }
+
+        backend.MatrixMultiply(Left, Transpose.Transpose, source, Transpose.None, scratch, T.One, T.Zero);
+        T delta = T.CreateChecked(ExactDamping);
+        for (int r = 0; r < scratch.Height; r++)
+        {
+            T inv = T.One / (_front.GValues[r] + delta);
+            Span<T> row = scratch.GetRowSpan(r);
+            for (int j = 0; j < row.Length; j++)
+            {
+                row[j] *= inv;
+            }
+        }
+
+        backend.MatrixMultiply(Left, Transpose.None, scratch, Transpose.None, destination, T.One, T.Zero);
+    }
+
+    private void InvertDamped(CurvatureBackend backend, ReadOnlySpan<T> factor, int n, double damping, T[] destination, bool retry, string context, string which)
+    {
+        factor.CopyTo(destination);
+        T d = T.CreateChecked(damping);
+        for (int i = 0; i < n; i++)
+        {
+            destination[(i * n) + i] += d;
+        }
+
+        var status = backend.TryInvertPositiveDefinite(KroneckerKernels.View(destination, n, n), Triangle.Lower);
+        if (status.Succeeded)
+        {
+            return;
+        }
+
+        if (typeof(T) == typeof(float) && retry)
+        {
+            // curvlinops retries a failed float32 Cholesky in float64; the scratch is kept for later calls.
+            var wide = _retry!;
+            for (int i = 0; i < n * n; i++)
+            {
+                wide[i] = double.CreateChecked(factor[i]);
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                wide[(i * n) + i] += damping;
+            }
+
+            var wideView = new Span2D<double>(wide, 0, n, n, 0);
+            var wideStatus = backend.TryInvertPositiveDefinite(wideView, Triangle.Lower);
+            if (wideStatus.Succeeded)
+            {
+                for (int i = 0; i < n * n; i++)
+                {
+                    destination[i] = T.CreateChecked(wide[i]);
+                }
+
+                return;
+            }
+
+            status = wideStatus;
+        }
+
+        throw new MatrixNotPositiveDefiniteException(status, n, $"The damped {which} of {context} (damping {damping})");
+    }
+
+    internal sealed class Storage(int dOut, int dIn)
+    {
+        public T[] G { get; } = new T[dOut * dOut];
+
+        public T[] A { get; } = new T[dIn * dIn];
+
+        public T[] GValues { get; } = new T[dOut];
+
+        public T[] AValues { get; } = new T[dIn];
+    }
+}

@@ -1,0 +1,197 @@
+using System.Numerics;
+using CommunityToolkit.HighPerformance;
+using Curvature.Backends;
+using Curvature.Kfac.Internals;
+using Curvature.Loss;
+
+namespace Curvature.Kfac;
+
+/// <summary>
+/// Accumulates the Kronecker factors of every block of a <see cref="KfacModel"/> from per-batch layer inputs and
+/// output gradients, exactly as curvlinops (FORMAT.md §3.3):
+/// <c>A = Σ_b Σ_n Σ_s x xᵀ / (N·S')</c> and <c>G = Σ_b κ_b Σ_v Σ_n Σ_s g gᵀ</c> with
+/// <c>κ_b = (N_b·P)² / (P·N)</c> (mean) or 1 (sum). Batches may have different sizes.
+/// </summary>
+/// <remarks>
+/// Every dense accumulation is a BLAS <c>?SYRK</c> with β = 1 through the <see cref="CurvatureBackend"/>. A rejected call
+/// (wrong shapes, empty batch, non-finite values) leaves every factor untouched. Scratch buffers grow to the largest batch
+/// seen and are reused. Not thread-safe.
+/// </remarks>
+public sealed class KfacFactorBuilder<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly CurvatureBackend _backend;
+    private readonly KfacBlock<T>[] _blocks;
+    private T[] _inputScratch = [];
+    private T[] _onesScratch = [];
+    private T[] _gradientScratch = [];
+
+    /// <summary>Creates a builder with zero factors (G = I for the forward-only Fisher).</summary>
+    public KfacFactorBuilder(CurvatureBackend backend, KfacModel model, KfacOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _backend = backend;
+        Model = model;
+        Options = options;
+        _blocks = [.. model.Blocks.Select(b => new KfacBlock<T>(b))];
+        Reset();
+    }
+
+    /// <summary>The model structure.</summary>
+    public KfacModel Model { get; }
+
+    /// <summary>The accumulation options.</summary>
+    public KfacOptions Options { get; }
+
+    /// <summary>The blocks in block order.</summary>
+    public IReadOnlyList<KfacBlock<T>> Blocks => _blocks;
+
+    /// <summary>The loss correction κ_b of a batch: <c>(N_b·P)² / (P·N)</c> for mean reduction, 1 for sum.</summary>
+    public static double LossCorrection(LossReduction reduction, int batchSize, int lossTermsPerExample, int numData) =>
+        reduction == LossReduction.Sum
+            ? 1.0
+            : (double)batchSize * lossTermsPerExample * batchSize * lossTermsPerExample / ((double)lossTermsPerExample * numData);
+
+    /// <summary>Sets all factors back to zero (G = I for the forward-only Fisher).</summary>
+    public void Reset()
+    {
+        foreach (var b in _blocks)
+        {
+            b.Clear();
+            if (Options.Fisher == FisherType.ForwardOnly)
+            {
+                b.SetGradientCovarianceToIdentity();
+            }
+        }
+    }
+
+    /// <summary>Adds one batch of one layer to the factors of every block of that layer.</summary>
+    /// <param name="layerIndex">Index of the layer in <see cref="KfacModel.Layers"/>.</param>
+    /// <param name="input">The layer input <c>a</c>, row-major.</param>
+    /// <param name="inputShape">Shape of <c>a</c>: <c>[N_b, D_in]</c>, <c>[N_b, S…, D_in]</c> or <c>[N_b, C_in, H, W]</c>.</param>
+    /// <param name="gradients">The output gradients <c>g</c>, row-major (ignored for the forward-only Fisher).</param>
+    /// <param name="gradientShape">Shape of <c>g</c>: <c>[V, N_b, S…, D_out]</c> or <c>[V, N_b, C_out, OH, OW]</c>.</param>
+    /// <exception cref="ArgumentException">Shapes do not match, the batch is empty, or a value is not finite; nothing changed.</exception>
+    public void AccumulateLayer(int layerIndex, ReadOnlySpan<T> input, ReadOnlySpan<int> inputShape, ReadOnlySpan<T> gradients, ReadOnlySpan<int> gradientShape)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(layerIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layerIndex, Model.Layers.Count);
+        var layer = Model.Layers[layerIndex];
+        bool forwardOnly = Options.Fisher == FisherType.ForwardOnly;
+        var shape = KfacWeightSharing.Describe(layer, inputShape, forwardOnly ? [] : gradientShape);
+        if (!forwardOnly && shape.Vectors == 0)
+        {
+            throw new ArgumentException("Output gradients are required (their shape is empty).", nameof(gradientShape));
+        }
+
+        long expectedInput = 1;
+        foreach (int dim in inputShape)
+        {
+            expectedInput *= dim;
+        }
+
+        if (input.Length != expectedInput)
+        {
+            throw new ArgumentException($"The input holds {input.Length} values but its shape says {expectedInput}.", nameof(input));
+        }
+
+        if (!FactorMath.AllFinite(input))
+        {
+            throw new ArgumentException($"The input of layer '{layer.Name}' contains NaN or infinity.", nameof(input));
+        }
+
+        if (!forwardOnly)
+        {
+            long expectedGrad = 1;
+            foreach (int dim in gradientShape)
+            {
+                expectedGrad *= dim;
+            }
+
+            if (gradients.Length != expectedGrad)
+            {
+                throw new ArgumentException($"The gradients hold {gradients.Length} values but their shape says {expectedGrad}.", nameof(gradients));
+            }
+
+            if (!FactorMath.AllFinite(gradients))
+            {
+                throw new ArgumentException($"The output gradients of layer '{layer.Name}' contain NaN or infinity.", nameof(gradients));
+            }
+        }
+
+        // Everything is validated: from here on nothing can fail.
+        var approx = Options.Approximation;
+        int inputRows = KfacWeightSharing.InputRows(shape, approx);
+        int sharing = approx == KfacApproximation.Expand ? shape.SharedPositions : 1;
+        T inputScale = T.One / T.CreateChecked((double)Options.NumData * sharing);
+        T gradientScale = T.CreateChecked(LossCorrection(Options.Reduction, shape.BatchSize, Options.LossTermsPerExample, Options.NumData));
+        int d = layer.WeightInputSize;
+        Span2D<T> x = default, xOnes = default, g = default;
+        bool needPlain = false, needOnes = false;
+        foreach (var b in _blocks)
+        {
+            if (b.Layout.LayerIndex == layerIndex)
+            {
+                needPlain |= b.Layout.Parameters == KfacBlockParameters.Weight;
+                needOnes |= b.Layout.Parameters == KfacBlockParameters.WeightAndBias;
+            }
+        }
+
+        if (needPlain)
+        {
+            x = Buffer(ref _inputScratch, inputRows, d);
+            KfacWeightSharing.FormatInputs(layer, input, shape, approx, false, x);
+        }
+
+        if (needOnes)
+        {
+            xOnes = Buffer(ref _onesScratch, inputRows, d + 1);
+            KfacWeightSharing.FormatInputs(layer, input, shape, approx, true, xOnes);
+        }
+
+        if (!forwardOnly)
+        {
+            g = Buffer(ref _gradientScratch, KfacWeightSharing.GradientRows(shape, approx), layer.OutputSize);
+            KfacWeightSharing.FormatGradients(layer, gradients, shape, approx, g);
+        }
+
+        foreach (var b in _blocks)
+        {
+            if (b.Layout.LayerIndex != layerIndex)
+            {
+                continue;
+            }
+
+            if (b.Layout.HasInputFactor)
+            {
+                b.AccumulateInputCovariance(_backend, b.Layout.AppendsOnes ? xOnes : x, inputScale);
+            }
+
+            if (!forwardOnly)
+            {
+                b.AccumulateGradientCovariance(_backend, g, gradientScale);
+            }
+        }
+    }
+
+    /// <summary>Adds one batch of the layer named <paramref name="layerName"/>; see <see cref="AccumulateLayer(int, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{int})"/>.</summary>
+    public void AccumulateLayer(string layerName, ReadOnlySpan<T> input, ReadOnlySpan<int> inputShape, ReadOnlySpan<T> gradients, ReadOnlySpan<int> gradientShape) =>
+        AccumulateLayer(Model.LayerIndex(layerName), input, inputShape, gradients, gradientShape);
+
+    /// <summary>The block-diagonal operator over the current factors (it views them: later accumulation changes it).</summary>
+    public KfacOperator<T> ToOperator() => new(_backend, Model, _blocks);
+
+    private static Span2D<T> Buffer(ref T[] storage, int rows, int cols)
+    {
+        int needed = rows * cols;
+        if (storage.Length < needed)
+        {
+            storage = new T[needed];
+        }
+
+        return new Span2D<T>(storage, 0, rows, cols, 0);
+    }
+}
