@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using CommunityToolkit.HighPerformance;
 using Curvature.AdaFisher.Internals;
 using Curvature.Backends;
 using Curvature.BlockFisher;
@@ -311,6 +312,39 @@ public sealed class AdaFisherOptimizer<T>
     }
 
     /// <summary>
+    /// Gives per-example gradients (one row per example, e.g. of the per-example losses) of a parameter registered with
+    /// <see cref="AddParameter"/>, so its block Fisher is estimated as <c>(1/N) Σ_n g_n g_nᵀ</c> (BLAS <c>?SYRK</c>)
+    /// instead of the outer product of the step's gradient. Principled mode only; ignored (returns false) on steps
+    /// that do not refresh the Fisher.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown parameter, wrong width, no rows, or a non-finite value.</exception>
+    /// <exception cref="InvalidOperationException">The parameter has no block Fisher (it belongs to a layer, or the mode is official).</exception>
+    /// <exception cref="MatrixNotPositiveDefiniteException">A damped block failed to factor (state unchanged).</exception>
+    public bool ObservePerExampleGradients(string parameterName, ReadOnlySpan2D<T> perExampleGradients)
+    {
+        var p = Parameter(parameterName);
+        if (p.Block is null)
+        {
+            throw new InvalidOperationException($"Parameter '{parameterName}' has no block-diagonal Fisher (it belongs to a layer, or the mode is official-compatible).");
+        }
+
+        if (perExampleGradients.Width != p.Parameter.Length || perExampleGradients.Height < 1)
+        {
+            throw new ArgumentException($"Per-example gradients of '{parameterName}' must be N × {p.Parameter.Length} with N ≥ 1.", nameof(perExampleGradients));
+        }
+
+        if (!NeedsLayerStatistics)
+        {
+            return false;
+        }
+
+        p.BlockStaged = false;
+        p.Block.StagePerExample(perExampleGradients);
+        p.BlockStaged = true;
+        return true;
+    }
+
+    /// <summary>
     /// One optimizer step: refreshes the factors from the observed statistics when <see cref="NeedsLayerStatistics"/>,
     /// then updates every parameter in place from its gradient.
     /// </summary>
@@ -353,12 +387,20 @@ public sealed class AdaFisherOptimizer<T>
         {
             foreach (var p in _parameters)
             {
-                p.Block?.StageUpdate(p.Parameter.Gradient.Span); // may throw: nothing committed yet
+                if (p.Block is not null && !p.BlockStaged)
+                {
+                    p.Block.StageUpdate(p.Parameter.Gradient.Span); // may throw: nothing committed yet
+                    p.BlockStaged = true;
+                }
             }
 
             foreach (var p in _parameters)
             {
-                p.Block?.CommitStaged();
+                if (p.Block is not null)
+                {
+                    p.Block.CommitStaged();
+                    p.BlockStaged = false;
+                }
             }
 
             foreach (var layer in _layers)
@@ -429,14 +471,8 @@ public sealed class AdaFisherOptimizer<T>
         {
             Array.Clear(p.ExpAvg);
             p.Steps = 0;
-            if (p.Block is not null)
-            {
-                var fresh = new BlockDiagonalFisher<T>(_backend, p.Parameter.Length, p.Block.Options);
-                using var ms = new MemoryStream();
-                fresh.Save(ms);
-                ms.Position = 0;
-                p.Block.Load(ms);
-            }
+            p.Block?.Clear();
+            p.BlockStaged = false;
         }
 
         StepCount = 0;
@@ -566,6 +602,7 @@ public sealed class AdaFisherOptimizer<T>
         {
             var p = _parameters[i];
             p.Steps = parameterState[i].Steps;
+            p.BlockStaged = false;
             parameterState[i].ExpAvg.CopyTo(p.ExpAvg, 0);
             if (parameterState[i].Block is { } pending)
             {
@@ -903,5 +940,8 @@ public sealed class AdaFisherOptimizer<T>
         public T[] Scratch { get; } = block is null ? [] : new T[parameter.Length];
 
         public long Steps { get; set; }
+
+        /// <summary>True when per-example gradients were staged into the block Fisher for the next refresh.</summary>
+        public bool BlockStaged { get; set; }
     }
 }

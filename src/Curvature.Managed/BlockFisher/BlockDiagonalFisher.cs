@@ -283,6 +283,35 @@ public sealed class BlockDiagonalFisher<T>
         Stage(ReadOnlySpan2D<T>.DangerousCreate(in MemoryMarshal.GetReference(gradient), 1, Length, 0), 1);
     }
 
+    /// <summary>Stages a per-example update (no state change); <see cref="CommitStaged"/> makes it current.</summary>
+    internal void StagePerExample(ReadOnlySpan2D<T> perExampleGradients)
+    {
+        if (perExampleGradients.Width != Length || perExampleGradients.Height < 1)
+        {
+            throw new ArgumentException($"Per-example gradients must be N × {Length} with N ≥ 1, but they are {perExampleGradients.Height} × {perExampleGradients.Width}.", nameof(perExampleGradients));
+        }
+
+        for (int r = 0; r < perExampleGradients.Height; r++)
+        {
+            EnsureFinite(perExampleGradients.GetRowSpan(r), nameof(perExampleGradients));
+        }
+
+        Stage(perExampleGradients, perExampleGradients.Height);
+    }
+
+    /// <summary>Forgets every estimate (F = 0, no updates).</summary>
+    public void Clear()
+    {
+        foreach (var f in _fisher)
+        {
+            Array.Clear(f);
+        }
+
+        Array.Clear(_diagonal);
+        FactorAll(_fisher, _factor);
+        UpdateCount = 0;
+    }
+
     internal void CommitStaged()
     {
         (_fisher, _stagedFisher) = (_stagedFisher, _fisher);
