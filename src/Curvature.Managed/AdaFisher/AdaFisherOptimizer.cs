@@ -185,7 +185,8 @@ public sealed class AdaFisherOptimizer<T>
     /// <param name="input">The layer input, row-major: Linear <c>[..., D_in]</c>; Conv2d and BatchNorm2d <c>[N, C, H, W]</c>; LayerNorm <c>[N, T, ..., D]</c>.</param>
     /// <param name="inputShape">The shape of <paramref name="input"/>; axis 0 is the batch.</param>
     /// <param name="outputGradient">The gradient of the loss at the layer output, same leading axes (Conv2d <c>[N, C_out, OH, OW]</c>).</param>
-    /// <returns>True when the statistics were recorded.</returns>
+    /// <returns>True when the statistics were recorded (a second observation of the same layer before
+    /// <see cref="Step"/> replaces the first).</returns>
     /// <exception cref="ArgumentException">Unknown layer, shapes that do not match the layer, or a non-finite value.</exception>
     public bool Observe(string layerName, ReadOnlySpan<T> input, ReadOnlySpan<int> inputShape, ReadOnlySpan<T> outputGradient)
     {
@@ -698,9 +699,14 @@ public sealed class AdaFisherOptimizer<T>
             return;
         }
 
+        var rule = new UpdateRule(coupled, T.CreateChecked(-(_learningRate / biasCorrection)), T.CreateChecked(_learningRate), T.CreateChecked(biasCorrection), wd);
         if (p.LayerIndex < 0)
         {
-            ApplyUpdate(values, m, 0, m.Length, T.One, coupled, biasCorrection, wd);
+            for (int k = 0; k < m.Length; k++)
+            {
+                values[k] = rule.Apply(values[k], m[k], T.One);
+            }
+
             return;
         }
 
@@ -713,7 +719,7 @@ public sealed class AdaFisherOptimizer<T>
             T hj = p.IsBias ? h[1] : h[0];
             for (int c = 0; c < s.Length; c++)
             {
-                ApplyUpdate(values, m, c, 1, (s[c] * hj) + lambda, coupled, biasCorrection, wd);
+                values[c] = rule.Apply(values[c], m[c], (s[c] * hj) + lambda);
             }
 
             return;
@@ -724,7 +730,7 @@ public sealed class AdaFisherOptimizer<T>
             T hb = h[layer.InputFeatures];
             for (int i = 0; i < s.Length; i++)
             {
-                ApplyUpdate(values, m, i, 1, (hb * s[i]) + lambda, coupled, biasCorrection, wd);
+                values[i] = rule.Apply(values[i], m[i], (hb * s[i]) + lambda);
             }
 
             return;
@@ -737,31 +743,7 @@ public sealed class AdaFisherOptimizer<T>
             int row = i * d;
             for (int j = 0; j < d; j++)
             {
-                ApplyUpdate(values, m, row + j, 1, (h[j] * si) + lambda, coupled, biasCorrection, wd);
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ApplyUpdate(Span<T> values, T[] m, int start, int count, T f, bool coupled, double biasCorrection, T wd)
-    {
-        if (coupled)
-        {
-            // Official AdaFisher: param.addcdiv_(exp_avg, F, value=-lr/bc), i.e. θ + (−step·m)/F.
-            T negStep = T.CreateChecked(-(_learningRate / biasCorrection));
-            for (int k = start; k < start + count; k++)
-            {
-                values[k] += negStep * m[k] / f;
-            }
-        }
-        else
-        {
-            // Official AdaFisherW: θ −= lr·(m/bc/F + wd·θ).
-            T lr = T.CreateChecked(_learningRate);
-            T bc = T.CreateChecked(biasCorrection);
-            for (int k = start; k < start + count; k++)
-            {
-                values[k] -= lr * ((m[k] / bc / f) + (wd * values[k]));
+                values[row + j] = rule.Apply(values[row + j], m[row + j], (h[j] * si) + lambda);
             }
         }
     }
@@ -923,6 +905,15 @@ public sealed class AdaFisherOptimizer<T>
         {
             throw new CheckpointFormatException($"The checkpoint's {what} is '{actual}', but this optimizer's is '{expected}'.");
         }
+    }
+
+    /// <summary>The per-entry update with <c>F̃</c> given, in the official code's order of operations.</summary>
+    private readonly struct UpdateRule(bool coupled, T negativeStep, T learningRate, T biasCorrection, T weightDecay)
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Apply(T value, T m, T f) => coupled
+            ? value + (negativeStep * m / f)                                            // AdaFisher: param.addcdiv_(exp_avg, F, value=−lr/bc)
+            : value - (learningRate * ((m / biasCorrection / f) + (weightDecay * value))); // AdaFisherW: θ −= lr·(m/bc/F + wd·θ)
     }
 
     private sealed class ParameterState(AdaFisherParameter<T> parameter, int layerIndex, bool isBias, BlockDiagonalFisher<T>? block)
