@@ -836,9 +836,9 @@ public sealed class AdaFisherOptimizer<T>
 
     private static long ShapeProduct(ReadOnlySpan<int> shape, AdaFisherLayerKind kind)
     {
-        if (shape.Length < 2 && kind != AdaFisherLayerKind.Linear || shape.Length < 1)
+        if (shape.Length < 2)
         {
-            throw new ArgumentException($"The input shape has too few axes for a {kind} layer.", nameof(shape));
+            throw new ArgumentException($"The input of a {kind} layer needs a batch axis and at least one more axis.", nameof(shape));
         }
 
         long product = 1;
