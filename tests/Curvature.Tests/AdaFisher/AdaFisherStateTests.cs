@@ -154,6 +154,26 @@ public class AdaFisherStateTests
         Assert.Equal(new AdaFisherParameterStatistics(4, 2, 2.5), stats["x"]); // 2 dense blocks + 2 diagonal entries
     }
 
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public void Reset_ReturnsToTheFreshState(AdaFisherMode mode)
+    {
+        var layers = Layers();
+        var (a, pa) = Build(OptionsFor(mode), AdaFisherVariant.AdaFisherW, layers, [5], new Random(1));
+        var (fresh, _) = Build(OptionsFor(mode), AdaFisherVariant.AdaFisherW, layers, [5], new Random(1));
+        var rng = new Random(2);
+        for (int t = 0; t < 3; t++)
+        {
+            FeedStep(a, pa, layers, rng);
+            a.Step();
+        }
+
+        Assert.NotEqual(Save(fresh), Save(a));
+        a.Reset();
+        Assert.Equal(Save(fresh), Save(a));
+        Assert.True(a.NeedsLayerStatistics);
+    }
+
     [Fact]
     public void LearningRate_GetSet()
     {
