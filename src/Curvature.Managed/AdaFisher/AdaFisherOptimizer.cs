@@ -391,7 +391,6 @@ public sealed class AdaFisherOptimizer<T>
                 if (p.Block is not null && !p.BlockStaged)
                 {
                     p.Block.StageUpdate(p.Parameter.Gradient.Span); // may throw: nothing committed yet
-                    p.BlockStaged = true;
                 }
             }
 
