@@ -138,6 +138,26 @@ public class BlockDiagonalFisherTests
     }
 
     [Fact]
+    public void Float_MatchesDoubleOracle()
+    {
+        var options = new BlockFisherOptions { BlockSize = 3, MaxBlocks = 2, Decay = 0.8, Damping = 0.05 };
+        var fisher = new BlockDiagonalFisher<float>(new Curvature.Backends.Managed.ManagedBackend(), 7, options);
+        var oracle = new DenseOracle(7, 3, 2, 0.8, 0.05);
+        var rng = new Random(10);
+        for (int t = 0; t < 4; t++)
+        {
+            var g = Vector(rng, 7);
+            fisher.Update(g.Select(x => (float)x).ToArray());
+            oracle.Update([g]);
+        }
+
+        var v = Vector(rng, 7);
+        var x = new float[7];
+        fisher.Apply(v.Select(e => (float)e).ToArray(), x);
+        AssertClose(oracle.Solve(v), x.Select(e => (double)e).ToArray(), 1e-4);
+    }
+
+    [Fact]
     public void ZeroBlocks_IsPureDiagonal()
     {
         var fisher = new BlockDiagonalFisher<double>(new Curvature.Backends.Managed.ManagedBackend(), 3, new BlockFisherOptions { MaxBlocks = 0, Decay = 0.5, Damping = 0.5 });
