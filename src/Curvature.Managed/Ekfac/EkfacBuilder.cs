@@ -264,7 +264,8 @@ public sealed class EkfacBuilder<T>
                 factors.AccumulateLayer(l.LayerName, l.Input, l.InputShape, l.Gradients, l.GradientShape);
             }
 
-            progress?.Report(new EkfacProgress(EkfacPhase.Factors, ++count));
+            count++;
+            progress?.Report(new EkfacProgress(EkfacPhase.Factors, count));
         }
 
         if (count == 0)
@@ -282,7 +283,8 @@ public sealed class EkfacBuilder<T>
                 ekfac.AccumulateLayer(l.LayerName, l.Input, l.InputShape, l.Gradients, l.GradientShape);
             }
 
-            progress?.Report(new EkfacProgress(EkfacPhase.Corrections, ++count));
+            count++;
+            progress?.Report(new EkfacProgress(EkfacPhase.Corrections, count));
         }
 
         return ekfac.ToOperator();
