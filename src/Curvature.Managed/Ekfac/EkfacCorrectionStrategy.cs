@@ -10,8 +10,9 @@ public enum EkfacCorrectionStrategy
     /// (S shared positions, D1 = <c>D_out</c>, D2 = <c>D_in'</c>), otherwise <see cref="PerExampleGradients"/>.</summary>
     Automatic = 0,
 
-    /// <summary>Rotate inputs and gradients into the eigenbasis, then form each rotated per-example gradient
-    /// <c>Σ_s (Q_Gᵀ g_s)(Q_Aᵀ x_s)ᵀ</c> and add its elementwise square (memory ∝ <c>D1·D2</c>).</summary>
+    /// <summary>Form each rotated per-example gradient <c>Q_Gᵀ (Σ_s g_s x_sᵀ) Q_A</c> and add its elementwise square
+    /// (memory ∝ <c>D1·D2</c>); rows are rotated before the sum over positions when that is cheaper
+    /// (<c>S(D1² + D2²) ≤ D1·D2·(D1 + D2)</c>), the per-example gradients afterwards otherwise.</summary>
     PerExampleGradients = 1,
 
     /// <summary>Rotate, then contract the per-example Gramians over positions:
