@@ -107,6 +107,20 @@ public class EkfacOperatorTests
         }
     }
 
+    [Fact]
+    public void TestProblem_ExercisesEveryEvaluationOrder()
+    {
+        // Conv2d joint block (S = 4, D1 = 3, D2 = 9): per-example, formed first; Linear S = 2 (4, 4): per-example, rotated
+        // first; Linear S = 1 (5, 7): Gramian by the seed's memory rule.
+        Assert.False(Curvature.Ekfac.Internals.EigenvalueCorrection.UseGramian(EkfacCorrectionStrategy.Automatic, 4, 3, 9));
+        Assert.True(Curvature.Ekfac.Internals.EigenvalueCorrection.FormGradientsFirst(4, 3, 9));
+        Assert.False(Curvature.Ekfac.Internals.EigenvalueCorrection.UseGramian(EkfacCorrectionStrategy.Automatic, 2, 4, 4));
+        Assert.False(Curvature.Ekfac.Internals.EigenvalueCorrection.FormGradientsFirst(2, 4, 4));
+        Assert.True(Curvature.Ekfac.Internals.EigenvalueCorrection.UseGramian(EkfacCorrectionStrategy.Automatic, 1, 5, 7));
+        Assert.True(Curvature.Ekfac.Internals.EigenvalueCorrection.UseGramian(EkfacCorrectionStrategy.Gramian, 4, 3, 9));
+        Assert.False(Curvature.Ekfac.Internals.EigenvalueCorrection.UseGramian(EkfacCorrectionStrategy.PerExampleGradients, 1, 5, 7));
+    }
+
     [Theory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
     public void Inverse_EqualsDenseInverseOfDampedEkfac(string backendName)
