@@ -1,6 +1,7 @@
 using System.Numerics;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
+using Curvature.Ekfac.Internals;
 using Curvature.Kfac;
 
 namespace Curvature.Ekfac;
@@ -99,21 +100,39 @@ public sealed class EkfacBlock<T>
     public void ComputeEigenbasis(CurvatureBackend backend)
     {
         ArgumentNullException.ThrowIfNull(backend);
+        Commit(_gradientCovariance, _inputCovariance, Decompose(backend, _gradientCovariance, _inputCovariance));
+    }
+
+    /// <summary>Eigendecompositions of candidate factors (same sizes as this block's), into new arrays.</summary>
+    internal FactorEigenbasis<T> Decompose(CurvatureBackend backend, T[] gradientCovariance, T[] inputCovariance)
+    {
         int dOut = Layout.OutputSize, dIn = Layout.InputSize;
-        var qg = (T[])_gradientCovariance.Clone();
+        var qg = (T[])gradientCovariance.Clone();
         var wg = new T[dOut];
         backend.SymmetricEigen(new Span2D<T>(qg, dOut, dOut), Triangle.Lower, wg);
-        var qa = (T[])_inputCovariance.Clone();
+        var qa = (T[])inputCovariance.Clone();
         var wa = new T[dIn];
         if (dIn > 0)
         {
             backend.SymmetricEigen(new Span2D<T>(qa, dIn, dIn), Triangle.Lower, wa);
         }
 
-        qg.CopyTo(_gradientEigenvectors, 0);
-        wg.CopyTo(_gradientEigenvalues, 0);
-        qa.CopyTo(_inputEigenvectors, 0);
-        wa.CopyTo(_inputEigenvalues, 0);
+        return new FactorEigenbasis<T>(qg, wg, qa, wa);
+    }
+
+    /// <summary>Takes the factors and their eigenbasis (cannot fail).</summary>
+    internal void Commit(T[] gradientCovariance, T[] inputCovariance, FactorEigenbasis<T> basis)
+    {
+        if (!ReferenceEquals(gradientCovariance, _gradientCovariance))
+        {
+            gradientCovariance.CopyTo(_gradientCovariance, 0);
+            inputCovariance.CopyTo(_inputCovariance, 0);
+        }
+
+        basis.GradientVectors.CopyTo(_gradientEigenvectors, 0);
+        basis.GradientValues.CopyTo(_gradientEigenvalues, 0);
+        basis.InputVectors.CopyTo(_inputEigenvectors, 0);
+        basis.InputValues.CopyTo(_inputEigenvalues, 0);
     }
 
     /// <summary>Sets the corrected eigenvalues to zero.</summary>

@@ -81,8 +81,9 @@ public sealed class EkfacBuilder<T>
 
     /// <summary>
     /// Takes the factors of <paramref name="factors"/> (same model), computes every block's eigenbasis
-    /// (<c>?SYEVD</c>) and clears the corrections.
+    /// (<c>?SYEVD</c>) and clears the corrections. All decompositions finish before any block changes.
     /// </summary>
+    /// <exception cref="EigenDecompositionFailedException">The eigensolver did not converge (nothing changed).</exception>
     /// <exception cref="ArgumentException">The factor builder belongs to another model structure.</exception>
     public void SetFactors(KfacFactorBuilder<T> factors)
     {
@@ -102,20 +103,34 @@ public sealed class EkfacBuilder<T>
             }
         }
 
+        var bases = new FactorEigenbasis<T>[_blocks.Length];
         for (int i = 0; i < _blocks.Length; i++)
         {
-            _blocks[i].CopyFactorsFrom(factors.Blocks[i]);
+            bases[i] = _blocks[i].Decompose(_backend, factors.Blocks[i].GradientStorage, factors.Blocks[i].InputStorage);
         }
 
-        ComputeEigenbases();
+        for (int i = 0; i < _blocks.Length; i++)
+        {
+            _blocks[i].Commit(factors.Blocks[i].GradientStorage, factors.Blocks[i].InputStorage, bases[i]);
+        }
+
+        ResetCorrections();
     }
 
     /// <summary>Recomputes every block's eigenbasis from its current factors and clears the corrections.</summary>
+    /// <remarks>All decompositions (LAPACK <c>?SYEVD</c>) finish before any block changes: a failure changes nothing.</remarks>
+    /// <exception cref="EigenDecompositionFailedException">The eigensolver did not converge.</exception>
     public void ComputeEigenbases()
     {
-        foreach (var b in _blocks)
+        var bases = new FactorEigenbasis<T>[_blocks.Length];
+        for (int i = 0; i < _blocks.Length; i++)
         {
-            b.ComputeEigenbasis(_backend);
+            bases[i] = _blocks[i].Decompose(_backend, _blocks[i].GradientCovarianceStorage, _blocks[i].InputCovarianceStorage);
+        }
+
+        for (int i = 0; i < _blocks.Length; i++)
+        {
+            _blocks[i].Commit(_blocks[i].GradientCovarianceStorage, _blocks[i].InputCovarianceStorage, bases[i]);
         }
 
         ResetCorrections();
