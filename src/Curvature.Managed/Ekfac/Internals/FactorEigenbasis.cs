@@ -1,0 +1,7 @@
+using System.Numerics;
+
+namespace Curvature.Ekfac.Internals;
+
+/// <summary>Eigenvectors (columns) and ascending eigenvalues of a block's two factors, staged before a commit.</summary>
+internal sealed record FactorEigenbasis<T>(T[] GradientVectors, T[] GradientValues, T[] InputVectors, T[] InputValues)
+    where T : unmanaged, IFloatingPointIeee754<T>;
