@@ -95,7 +95,8 @@ public static class DemoApp
             output.WriteLine();
             output.WriteLine($"== {task.Title}: {probe.Describe()}, {probe.ParameterCount:N0} parameters, {task.Loss} loss, batch {task.BatchSize}");
             output.WriteLine($"   data: {task.DataDescription}");
-            output.WriteLine($"   {task.Baseline}; evaluated on the whole train and test sets every {trainer.EvaluationInterval} steps");
+            output.WriteLine($"   {task.Baseline}");
+            output.WriteLine($"   evaluated every {trainer.EvaluationInterval} steps on {Math.Min(Trainer.TrainEvaluationCount, task.Train.Count)} training examples and the whole test set");
             foreach (var definition in definitions)
             {
                 trainer.WarmUp(definition);

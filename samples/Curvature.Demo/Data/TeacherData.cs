@@ -11,13 +11,13 @@ namespace Curvature.Demo.Data;
 public static class TeacherData
 {
     /// <summary>Generates a train and a test set from one teacher.</summary>
-    public static (Dataset Train, Dataset Test) Create(int seed, int trainCount, int testCount, int inputSize = 32, int hidden = 48, int classes = 8, double labelNoise = 0.1)
+    public static (Dataset Train, Dataset Test) Create(int seed, int trainCount, int testCount, int inputSize = 32, int hidden = 8, int classes = 8, double labelNoise = 0.1)
     {
         var random = new DemoRandom(seed, stream: 202);
         var t1 = new double[hidden * inputSize];
         var b1 = new double[hidden];
         var t2 = new double[classes * hidden];
-        random.FillGaussian(t1, 2.0 / Math.Sqrt(inputSize));
+        random.FillGaussian(t1, 1.0 / Math.Sqrt(inputSize));
         random.FillGaussian(b1, 0.5);
         random.FillGaussian(t2, 1.0);
 

@@ -66,20 +66,24 @@ public sealed class Model
         Network.Backward(parameterGradients: false);
     }
 
-    /// <summary>Mean loss (and accuracy, for classification) over a whole data set, in chunks that fit the buffers.</summary>
-    public (double Loss, double Accuracy) Evaluate(Dataset data, Batch scratch)
+    /// <summary>
+    /// Mean loss (and accuracy, for classification) over the first <paramref name="limit"/> examples of a data set
+    /// (all by default), in chunks that fit the buffers.
+    /// </summary>
+    public (double Loss, double Accuracy) Evaluate(Dataset data, Batch scratch, int limit = int.MaxValue)
     {
         double total = 0;
         int correct = 0;
-        for (int start = 0; start < data.Count; start += scratch.Capacity)
+        int examples = Math.Min(limit, data.Count);
+        for (int start = 0; start < examples; start += scratch.Capacity)
         {
-            int count = Math.Min(scratch.Capacity, data.Count - start);
+            int count = Math.Min(scratch.Capacity, examples - start);
             data.Slice(start, count, scratch);
             var outputs = Network.Forward(scratch.Inputs);
             total += count * NeuralNet.Loss.Evaluate(LossKind, outputs, scratch, Span2D<double>.Empty, out int right);
             correct += right;
         }
 
-        return (total / data.Count, LossKind == LossKind.CrossEntropy ? (double)correct / data.Count : double.NaN);
+        return (total / examples, LossKind == LossKind.CrossEntropy ? (double)correct / examples : double.NaN);
     }
 }

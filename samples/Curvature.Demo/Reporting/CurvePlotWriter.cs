@@ -18,8 +18,8 @@ public static class CurvePlotWriter
         foreach (var (task, results) in tasks)
         {
             string loss = task.Loss == LossKind.CrossEntropy ? "cross-entropy" : "MSE";
-            plots.Add(CreatePlot($"{task.Title}: loss vs step", "step", loss, task, results, p => p.Step));
-            plots.Add(CreatePlot($"{task.Title}: loss vs training time ({backend})", "training wall time [s]", loss, task, results, p => p.Seconds));
+            plots.Add(CreatePlot($"{task.Title}: loss vs step (solid: train, dashed: test)", "step", loss, task, results, p => p.Step));
+            plots.Add(CreatePlot($"{task.Title}: loss vs training time, {backend} backend", "training wall time [s]", loss, task, results, p => p.Seconds));
         }
 
         multiplot.Reset(plots[0]); // a new Multiplot starts with one empty plot of its own
@@ -66,25 +66,51 @@ public static class CurvePlotWriter
             minY = Math.Min(minY, Math.Log10(task.TargetLoss));
         }
 
-        plot.Title(title + "   (solid: train, dashed: test)", size: 15);
+        plot.Title(title, size: 15);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel + " (log scale)");
-        var ticks = new ScottPlot.TickGenerators.NumericAutomatic
-        {
-            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-            IntegerTicksOnly = true,
-            LabelFormatter = y => Math.Pow(10, y).ToString("g3", System.Globalization.CultureInfo.InvariantCulture),
-        };
-        plot.Axes.Left.TickGenerator = ticks;
         if (double.IsFinite(minY) && double.IsFinite(maxY))
         {
             double pad = Math.Max(0.05, 0.05 * (maxY - minY));
             plot.Axes.SetLimitsY(minY - pad, maxY + pad);
+            plot.Axes.Left.TickGenerator = LogTicks(minY - pad, maxY + pad);
         }
+
+        plot.Axes.SetLimitsX(0, results.SelectMany(r => r.Curve).Select(x).DefaultIfEmpty(1).Max());
 
         plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.12);
         plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);
         plot.ShowLegend(Alignment.UpperRight);
         return plot;
+    }
+
+    /// <summary>Major ticks at 1, 2, 5 × 10^k (plus 3 when the range is narrow) on a log10 axis, labelled in loss units.</summary>
+    private static ScottPlot.TickGenerators.NumericManual LogTicks(double minLog, double maxLog)
+    {
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        double[] mantissas = maxLog - minLog < 1.2 ? [1, 1.5, 2, 3, 5, 7] : [1, 2, 5];
+        for (int k = (int)Math.Floor(minLog); k <= (int)Math.Ceiling(maxLog); k++)
+        {
+            foreach (double m in mantissas)
+            {
+                double value = m * Math.Pow(10, k);
+                double position = Math.Log10(value);
+                if (position >= minLog && position <= maxLog)
+                {
+                    ticks.AddMajor(position, value.ToString("g3", System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+
+            for (int minor = 2; minor <= 9; minor++)
+            {
+                double position = Math.Log10(minor * Math.Pow(10, k));
+                if (position >= minLog && position <= maxLog)
+                {
+                    ticks.AddMinor(position);
+                }
+            }
+        }
+
+        return ticks;
     }
 }

@@ -63,7 +63,13 @@ public static class ResultsTable
     }
 
     private static string Format(double value) =>
-        double.IsNaN(value) ? "-" : value.ToString(value >= 0.1 ? "0.000" : "0.00000", CultureInfo.InvariantCulture);
+        value switch
+        {
+            double.NaN => "-",
+            >= 1000 or <= -1000 or double.PositiveInfinity or double.NegativeInfinity => value.ToString("g3", CultureInfo.InvariantCulture),
+            >= 0.1 => value.ToString("0.000", CultureInfo.InvariantCulture),
+            _ => value.ToString("0.00000", CultureInfo.InvariantCulture),
+        };
 
     private static string Seconds(double seconds) => seconds.ToString("0.00", CultureInfo.InvariantCulture) + " s";
 }
