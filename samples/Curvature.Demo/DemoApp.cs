@@ -93,7 +93,7 @@ public static class DemoApp
             var trainer = new Trainer(task, backend, options.Steps, options.Seed);
             var probe = task.CreateModel(backend, 1).Network;
             output.WriteLine();
-            output.WriteLine($"== {task.Title}: {probe.Describe()}, {probe.ParameterCount:N0} parameters, {task.Loss} loss, batch {task.BatchSize}");
+            output.WriteLine($"== {task.Title}: {probe.Describe()}, {probe.ParameterCount:N0} parameters, {(task.Loss == NeuralNet.LossKind.CrossEntropy ? "cross-entropy" : "mean squared error")} loss, batch {task.BatchSize}");
             output.WriteLine($"   data: {task.DataDescription}");
             output.WriteLine($"   {task.Baseline}");
             output.WriteLine($"   evaluated every {trainer.EvaluationInterval} steps on {Math.Min(Trainer.TrainEvaluationCount, task.Train.Count)} training examples and the whole test set");
