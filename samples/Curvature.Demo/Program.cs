@@ -1,5 +1,12 @@
 using Curvature.Native;
 
-// Placeholder demo until the training demo lands: prints the backend in use.
-var backend = BackendSelector.FromEnvironment();
-Console.WriteLine($"Curvature backend: {backend.Describe()}");
+namespace Curvature.Demo;
+
+/// <summary>Process entry point: <c>./build.sh --target=Demo</c> runs it with no arguments.</summary>
+public static class Program
+{
+    /// <summary>Runs the demo on the console.</summary>
+    public static int Main(string[] args) =>
+        DemoApp.Run(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected,
+            backendEnvironment: Environment.GetEnvironmentVariable(BackendSelector.EnvironmentVariable));
+}
