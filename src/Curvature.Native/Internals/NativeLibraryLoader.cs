@@ -54,6 +54,19 @@ internal static class NativeLibraryLoader
                     return cached;
                 }
 
+                // Another name for the same file (dlopen returns the same handle) is fine; a different library is not.
+                var pathTrace = new StringBuilder();
+                if (!TryOpen(explicitPath, pathTrace, out nint other))
+                {
+                    throw new BackendUnavailableException($"Could not load {DisplayName(kind)}. Tried:{Environment.NewLine}{pathTrace}");
+                }
+
+                NativeLibrary.Free(other);
+                if (other == cached.Handle)
+                {
+                    return cached;
+                }
+
                 throw new BackendUnavailableException(
                     $"{DisplayName(kind)} is already loaded in this process from '{cached.LibraryPath}'; library handles are process-wide, " +
                     $"so '{explicitPath}' cannot be loaded as a second {DisplayName(kind)}.");
