@@ -257,14 +257,18 @@ public class NativeParityTests
             {
                 foreach (bool lower in new[] { true, false })
                 {
+                    if (n >= 64 && pitch != 1)
+                    {
+                        continue; // big sizes once per triangle: the dense checks are O(n³)
+                    }
+
                     int nrhs = ((n * 2) + pitch + caseIndex++) % 9; // includes an empty right-hand side
                     CholeskyCase<T>(native, n, lower, pitch, nrhs, rng);
                 }
             }
         }
 
-        CholeskyCase<T>(native, 257, true, 1, 5, rng);
-        CholeskyCase<T>(native, 257, false, 7, 3, rng);
+        CholeskyCase<T>(native, 257, typeof(T) == typeof(double), 7, 3, rng);
     }
 
     private static void CholeskyCase<T>(CurvatureBackend native, int n, bool lower, int pitch, int nrhs, Random rng)
@@ -347,7 +351,7 @@ public class NativeParityTests
         double inverseScale = 1.0 / ((0.5 * n) + 1.5); // ‖A⁻¹‖ bound from the Gershgorin interval
         for (int i = 0; i < n; i++)
         {
-            for (int j = 0; j < n; j++)
+            for (int j = 0; j < n; j += ColumnStep(n))
             {
                 double s = i == j ? -1 : 0, sm = s;
                 for (int p = 0; p < n; p++)
@@ -358,6 +362,10 @@ public class NativeParityTests
 
                 AssertClose(s, 0, tolUnit * 3, label + " A·A⁻¹ − I", i, j);
                 AssertClose(sm, 0, tolUnit * 3, label + " A·A⁻¹ − I (managed)", i, j);
+            }
+
+            for (int j = 0; j < n; j++)
+            {
                 AssertClose(fn.At(i, j), fm.At(i, j), tolUnit * inverseScale, label + " potri native vs managed", i, j);
             }
         }
@@ -456,7 +464,7 @@ public class NativeParityTests
             {
                 foreach (bool lower in new[] { true, false })
                 {
-                    if (n >= 64 && (pitch != 1 || !lower))
+                    if (n >= 64 && (pitch != 1 || lower != (n == 64)))
                     {
                         continue; // big sizes once each: the managed Jacobi oracle is slow
                     }
@@ -466,7 +474,10 @@ public class NativeParityTests
             }
         }
 
-        EigenCase<T>(native, 257, false, 7, degenerate: false, rng);
+        if (typeof(T) == typeof(double))
+        {
+            EigenCase<T>(native, 257, false, 7, degenerate: false, rng, withManaged: false); // the managed Jacobi oracle is too slow here
+        }
     }
 
     [Theory]
@@ -491,7 +502,7 @@ public class NativeParityTests
         }
     }
 
-    private static void EigenCase<T>(CurvatureBackend native, int n, bool lower, int pitch, bool degenerate, Random rng)
+    private static void EigenCase<T>(CurvatureBackend native, int n, bool lower, int pitch, bool degenerate, Random rng, bool withManaged = true)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         string label = $"{native.Name} {typeof(T).Name} syevd n={n} lower={lower} pitch={pitch} degenerate={degenerate}";
@@ -519,11 +530,16 @@ public class NativeParityTests
         var wn = new T[n];
         var wm = new T[n];
         Assert.Equal(0, native.TrySymmetricEigen(qn.Span, triangle, wn).Info);
-        Assert.Equal(0, Managed.TrySymmetricEigen(qm.Span, triangle, wm).Info);
         qn.AssertPaddingUntouched(label);
-        qm.AssertPaddingUntouched(label + " (managed)");
+        var results = new List<(PaddedMatrix<T>, T[], string)> { (qn, wn, label) };
+        if (withManaged)
+        {
+            Assert.Equal(0, Managed.TrySymmetricEigen(qm.Span, triangle, wm).Info);
+            qm.AssertPaddingUntouched(label + " (managed)");
+            results.Add((qm, wm, label + " (managed)"));
+        }
 
-        foreach (var (qq, ww, who) in new[] { (qn, wn, label), (qm, wm, label + " (managed)") })
+        foreach (var (qq, ww, who) in results)
         {
             for (int j = 0; j < n; j++)
             {
@@ -533,7 +549,7 @@ public class NativeParityTests
             // Reconstruction Q·diag(w)·Qᵀ = A and orthonormal columns.
             for (int i = 0; i < n; i++)
             {
-                for (int j = 0; j < n; j++)
+                for (int j = 0; j < n; j += ColumnStep(n))
                 {
                     double s = 0, o = 0;
                     for (int p = 0; p < n; p++)
@@ -565,18 +581,36 @@ public class NativeParityTests
 
         if (!degenerate)
         {
-            // Unique eigenvectors (gap 1): after the sign rule, native and managed agree column by column.
-            for (int i = 0; i < n; i++)
+            // Unique eigenvectors (gap 1): after the sign rule, native, managed and the oracle Q agree column by column.
+            for (int j = 0; j < n; j++)
             {
-                for (int j = 0; j < n; j++)
+                int best = 0;
+                for (int i = 1; i < n; i++)
                 {
-                    AssertClose(qn.At(i, j), qm.At(i, j), tol, label + " eigenvector native vs managed", i, j);
+                    if (Math.Abs(q[i, j]) > Math.Abs(q[best, j]))
+                    {
+                        best = i;
+                    }
+                }
+
+                double sign = q[best, j] < 0 ? -1 : 1;
+                for (int i = 0; i < n; i++)
+                {
+                    AssertClose(qn.At(i, j), sign * q[i, j], tol, label + " eigenvector vs oracle", i, j);
+                    if (withManaged)
+                    {
+                        AssertClose(qn.At(i, j), qm.At(i, j), tol, label + " eigenvector native vs managed", i, j);
+                    }
                 }
             }
         }
     }
 
     // ───────────────────────────── helpers ─────────────────────────────
+
+    /// <summary>The O(n³) dense checks (A·A⁻¹, Q·diag(w)·Qᵀ, QᵀQ) look at every column up to n = 33 and at every
+    /// ⌈n/8⌉-th column beyond, to keep the suite fast; element-wise parity is always checked in full.</summary>
+    private static int ColumnStep(int n) => n <= 33 ? 1 : (n + 7) / 8;
 
     private static void AssertClose(double actual, double expected, double tol, string label, int i, int j)
     {
