@@ -139,6 +139,11 @@ public class NativeLoaderTests
         var backend = Assert.IsType<NativeBackend>(TestBackends.Get("mkl"));
         Assert.Contains("LP64", backend.Describe());
         Assert.Contains("sequential", backend.Describe());
+
+        // The sequential layer runs every call on the calling thread, whatever count is requested.
+        backend.SetThreadCount(2);
+        Assert.Equal(1, backend.ThreadCount);
+        backend.SetThreadCount(1);
     }
 
     [Fact]
