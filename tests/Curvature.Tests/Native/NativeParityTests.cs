@@ -437,6 +437,75 @@ public class NativeParityTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(ProvidersAndTypes))]
+    public void NonFiniteInput_GivesTheSameInfoAsManaged(string provider, string type)
+    {
+        var native = TestBackends.Get(provider);
+        if (type == "double")
+        {
+            NonFiniteSuite<double>(native);
+        }
+        else
+        {
+            NonFiniteSuite<float>(native);
+        }
+    }
+
+    private static void NonFiniteSuite<T>(CurvatureBackend native)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(707);
+        foreach (int n in new[] { 1, 2, 3, 8, 40, 64 })
+        {
+            foreach (bool lower in new[] { true, false })
+            {
+                var triangle = lower ? Triangle.Lower : Triangle.Upper;
+                double[,] a = DenseOracle.WellConditionedSpd<T>(n, rng);
+
+                // (row, column) of the factor L; written at (i, j) for lower and at (j, i) for upper.
+                var cases = new List<(int I, int J, double Value)> { (n - 1, 0, double.NaN), (n / 2, n / 2, double.NaN) };
+                if (n >= 3)
+                {
+                    cases.Add((n - 1, n / 3, double.PositiveInfinity)); // off-diagonal: +Inf on the diagonal is a valid (infinite) pivot for the managed algorithm
+                    cases.Add((n / 2, 0, double.NegativeInfinity));
+                }
+
+                foreach (var (i, j, value) in cases)
+                {
+                    string label = $"{native.Name} {typeof(T).Name} n={n} lower={lower} L({i},{j})={value}";
+                    var pn = new PaddedMatrix<T>(n, n, 1).SetTriangle(a, lower);
+                    if (lower)
+                    {
+                        pn[i, j] = T.CreateTruncating(value);
+                    }
+                    else
+                    {
+                        pn[j, i] = T.CreateTruncating(value);
+                    }
+
+                    var pm = pn.Clone();
+                    var en = pn.Clone();
+                    var sn = native.TryCholeskyFactor(pn.Span, triangle);
+                    var sm = Managed.TryCholeskyFactor(pm.Span, triangle);
+                    Assert.True(sm.Info > 0, label + " (managed potrf)");
+                    Assert.True(sn == sm, $"{label}: potrf info {sn.Info}, managed {sm.Info}");
+                    pn.AssertPaddingUntouched(label);
+                    pn.AssertOtherTriangleUntouched(lower, label);
+
+                    if (double.IsNaN(value))
+                    {
+                        var em = en.Clone();
+                        var before = en.Clone();
+                        Assert.True(native.TrySymmetricEigen(en.Span, triangle, new T[n]).Info > 0, label + " syevd");
+                        Assert.True(Managed.TrySymmetricEigen(em.Span, triangle, new T[n]).Info > 0, label + " syevd (managed)");
+                        Assert.Equal(before.Data, en.Data); // rejected before LAPACK: A untouched
+                    }
+                }
+            }
+        }
+    }
+
     // ───────────────────────────── Symmetric eigendecomposition ─────────────────────────────
 
     [Theory]
