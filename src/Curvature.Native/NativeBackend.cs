@@ -44,6 +44,9 @@ public sealed unsafe class NativeBackend : CurvatureBackend
     /// <summary>The library file (or name the OS loader resolved) this backend runs on.</summary>
     public string LibraryPath => _provider.LibraryPath;
 
+    /// <summary>The file the library was mapped from (on Linux read from <c>/proc/self/maps</c>; otherwise <see cref="LibraryPath"/>).</summary>
+    public string LibraryFile => _provider.FilePath;
+
     /// <summary>The provider's version string (<c>MKL_Get_Version_String</c> / <c>openblas_get_config</c>).</summary>
     public string Version => _provider.Version;
 
@@ -61,7 +64,7 @@ public sealed unsafe class NativeBackend : CurvatureBackend
 
     /// <inheritdoc />
     public override string Describe() =>
-        $"{Name} backend: {Version}; library {LibraryPath}; {_provider.Threading}; threads = {ThreadCount}; chosen because {SelectionReason}";
+        $"{Name} backend: {Version}; library {LibraryPath}{(LibraryFile != LibraryPath ? $" ({LibraryFile})" : string.Empty)}; {_provider.Threading}; threads = {ThreadCount}; chosen because {SelectionReason}";
 
     /// <summary>Loads a native backend.</summary>
     /// <param name="options">Provider (<see cref="BackendChoice.Auto"/>: OpenBLAS on non-Intel CPUs, MKL on Intel, then the

@@ -242,7 +242,7 @@ internal static class NativeLibraryLoader
         s_openBlasHandle = handle;
         string config = NativeProvider.FromUtf8(OpenBlasServices.openblas_get_config());
         var provider = new NativeProvider(
-            BackendKind.OpenBlas, path, handle, exports, config,
+            BackendKind.OpenBlas, path, FileOf(handle, path), handle, exports, config,
             "OpenBLAS thread pool, process-wide count (openblas_set_num_threads)");
         provider.SetThreadCount(1);
         return provider;
@@ -278,10 +278,48 @@ internal static class NativeLibraryLoader
         MklServices.MKL_Get_Version_String(buffer, Length);
         string version = Encoding.UTF8.GetString(new ReadOnlySpan<byte>(buffer, Length).TrimEnd((byte)0)).Trim();
         var provider = new NativeProvider(
-            BackendKind.Mkl, path, handle, exports, version,
+            BackendKind.Mkl, path, FileOf(handle, path), handle, exports, version,
             "MKL sequential threading layer (calls run on the calling thread), LP64 interface");
         provider.SetThreadCount(1);
         return provider;
+    }
+
+    /// <summary>The file a loaded library was mapped from (Linux: the <c>/proc/self/maps</c> entry holding one of its
+    /// exports), or <paramref name="name"/> when that cannot be told.</summary>
+    private static string FileOf(nint handle, string name)
+    {
+        try
+        {
+            if (!OperatingSystem.IsLinux() || !NativeLibrary.TryGetExport(handle, "cblas_dgemm", out nint symbol))
+            {
+                return name;
+            }
+
+            foreach (string line in File.ReadLines("/proc/self/maps"))
+            {
+                // start-end perms offset dev inode path
+                int dash = line.IndexOf('-');
+                int space = line.IndexOf(' ');
+                int slash = line.IndexOf('/');
+                if (dash <= 0 || space <= dash || slash < 0)
+                {
+                    continue;
+                }
+
+                ulong start = Convert.ToUInt64(line[..dash], 16);
+                ulong end = Convert.ToUInt64(line[(dash + 1)..space], 16);
+                if ((ulong)symbol >= start && (ulong)symbol < end)
+                {
+                    return line[slash..].Trim();
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException)
+        {
+            // Best effort only: fall back to the name the library was loaded by.
+        }
+
+        return name;
     }
 
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) => libraryName switch

@@ -12,10 +12,11 @@ internal sealed class NativeProvider
 {
     private readonly Lock _threadLock = new();
 
-    public NativeProvider(BackendKind kind, string libraryPath, nint handle, BlasLapackExports exports, string version, string threading)
+    public NativeProvider(BackendKind kind, string libraryPath, string filePath, nint handle, BlasLapackExports exports, string version, string threading)
     {
         Kind = kind;
         LibraryPath = libraryPath;
+        FilePath = filePath;
         Handle = handle;
         Exports = exports;
         Version = version;
@@ -27,6 +28,9 @@ internal sealed class NativeProvider
 
     /// <summary>The name or path the library was loaded from.</summary>
     public string LibraryPath { get; }
+
+    /// <summary>The file the library was mapped from (best effort; <see cref="LibraryPath"/> when unknown).</summary>
+    public string FilePath { get; }
 
     /// <summary>The OS library handle.</summary>
     public nint Handle { get; }

@@ -128,6 +128,13 @@ public class NativeLoaderTests
         Assert.Contains(backend.LibraryPath, text);
         Assert.Contains(name == "mkl" ? "Math Kernel Library" : "OpenBLAS", text);
         Assert.Contains(backend.Version, text);
+        Assert.Contains(backend.LibraryFile, text);
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.True(File.Exists(backend.LibraryFile), $"'{backend.LibraryFile}' is not the mapped library file.");
+            Assert.Contains(name == "mkl" ? "mkl_rt" : "openblas", backend.LibraryFile);
+        }
+
         Assert.Contains("threads = 1", text);
         Assert.Contains("requested explicitly", text);
         Assert.Equal(name == "mkl" ? BackendKind.Mkl : BackendKind.OpenBlas, backend.Kind);
