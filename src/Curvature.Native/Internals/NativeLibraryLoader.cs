@@ -220,7 +220,7 @@ internal static class NativeLibraryLoader
         return [.. list];
     }
 
-    private static string IdentitySymbol(BackendKind kind) => kind == BackendKind.Mkl ? "MKL_Set_Interface_Layer" : "openblas_get_config";
+    private static string IdentitySymbol(BackendKind kind) => kind == BackendKind.Mkl ? MklServices.IdentityExport : OpenBlasServices.IdentityExport;
 
     private static bool TryOpen(string candidate, StringBuilder trace, out nint handle)
     {
@@ -237,10 +237,10 @@ internal static class NativeLibraryLoader
         }
     }
 
-    private static unsafe NativeProvider InitialiseOpenBlas(string path, nint handle, BlasLapackExports exports)
+    private static NativeProvider InitialiseOpenBlas(string path, nint handle, BlasLapackExports exports)
     {
         s_openBlasHandle = handle;
-        string config = NativeProvider.FromUtf8(OpenBlasServices.openblas_get_config());
+        string config = OpenBlasServices.GetConfiguration();
         var provider = new NativeProvider(
             BackendKind.OpenBlas, path, FileOf(handle, path), handle, exports, config,
             "OpenBLAS thread pool, process-wide count (openblas_set_num_threads)");
@@ -248,35 +248,31 @@ internal static class NativeLibraryLoader
         return provider;
     }
 
-    private static unsafe NativeProvider InitialiseMkl(string path, nint handle, BlasLapackExports exports)
+    private static NativeProvider InitialiseMkl(string path, nint handle, BlasLapackExports exports)
     {
         s_mklHandle = handle;
 
         // Must precede every other MKL call, and it wins over MKL_INTERFACE_LAYER in the environment; it returns the
         // layer in force, which must be LP64 (32-bit integers) for our int-based signatures. Once a service function has
         // been bound to this handle it stays bound, so a failure here is permanent for the process.
-        int layer = MklServices.MKL_Set_Interface_Layer(MklServices.InterfaceLp64);
+        int layer = MklServices.SetInterfaceLayer(MklServices.InterfaceLp64);
         if ((layer & MklServices.InterfaceIlp64Bit) != 0 || layer < 0)
         {
-            s_mklPermanentFailure = $"MKL at '{path}' refused the LP64 interface layer (MKL_Set_Interface_Layer returned {layer}); " +
+            s_mklPermanentFailure = $"MKL at '{path}' refused the LP64 interface layer (the interface layer call returned {layer}); " +
                 "Curvature passes 32-bit integers and cannot use the ILP64 layer.";
             throw new BackendUnavailableException(s_mklPermanentFailure);
         }
 
         // The sequential layer: the Intel OpenMP layer (MKL's default) needs libiomp5, which Debian does not ship, and MKL
         // aborts the process when it cannot load it; the GNU layer needs libgomp loaded with RTLD_GLOBAL beforehand.
-        int threading = MklServices.MKL_Set_Threading_Layer(MklServices.ThreadingSequential);
+        int threading = MklServices.SetThreadingLayer(MklServices.ThreadingSequential);
         if (threading != MklServices.ThreadingSequential)
         {
-            s_mklPermanentFailure = $"MKL at '{path}' refused the sequential threading layer (MKL_Set_Threading_Layer returned {threading}).";
+            s_mklPermanentFailure = $"MKL at '{path}' refused the sequential threading layer (the threading layer call returned {threading}).";
             throw new BackendUnavailableException(s_mklPermanentFailure);
         }
 
-        const int Length = 256;
-        byte* buffer = stackalloc byte[Length];
-        new Span<byte>(buffer, Length).Clear();
-        MklServices.MKL_Get_Version_String(buffer, Length);
-        string version = Encoding.UTF8.GetString(new ReadOnlySpan<byte>(buffer, Length).TrimEnd((byte)0)).Trim();
+        string version = MklServices.GetVersion();
         var provider = new NativeProvider(
             BackendKind.Mkl, path, FileOf(handle, path), handle, exports, version,
             "MKL sequential threading layer (calls run on the calling thread), LP64 interface");
@@ -290,7 +286,7 @@ internal static class NativeLibraryLoader
     {
         try
         {
-            if (!OperatingSystem.IsLinux() || !NativeLibrary.TryGetExport(handle, "cblas_dgemm", out nint symbol))
+            if (!OperatingSystem.IsLinux() || !NativeLibrary.TryGetExport(handle, BlasLapackExports.ProbeExport, out nint symbol))
             {
                 return name;
             }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Curvature.Backends;
 using Curvature.Native.Interop;
 
@@ -48,7 +47,7 @@ internal sealed class NativeProvider
     public string Name => Kind == BackendKind.Mkl ? "mkl" : "openblas";
 
     /// <summary>The number of threads one call may use (queried from the library).</summary>
-    public int ThreadCount => Kind == BackendKind.Mkl ? MklServices.MKL_Get_Max_Threads() : OpenBlasServices.openblas_get_num_threads();
+    public int ThreadCount => Kind == BackendKind.Mkl ? MklServices.GetThreadCount() : OpenBlasServices.GetThreadCount();
 
     /// <summary>Sets the provider's process-wide thread count.</summary>
     public void SetThreadCount(int threads)
@@ -58,18 +57,15 @@ internal sealed class NativeProvider
         {
             if (Kind == BackendKind.Mkl)
             {
-                // Global (MKL_Set_Num_Threads), not MKL_Set_Num_Threads_Local: the latter binds to the calling thread only,
-                // so a backend used from a thread pool would silently run with another count. Under the sequential
-                // threading layer Curvature selects (see NativeLibraryLoader) MKL runs one thread whatever is set here.
-                MklServices.MKL_Set_Num_Threads(threads);
+                // Process-wide, not per calling thread: a backend used from a thread pool would otherwise silently run with
+                // another count on every thread. Under the sequential threading layer Curvature selects (see
+                // NativeLibraryLoader) MKL runs one thread whatever is set here.
+                MklServices.SetThreadCount(threads);
             }
             else
             {
-                OpenBlasServices.openblas_set_num_threads(threads);
+                OpenBlasServices.SetThreadCount(threads);
             }
         }
     }
-
-    /// <summary>Reads a NUL-terminated UTF-8 string owned by the library.</summary>
-    public static unsafe string FromUtf8(byte* text) => text == null ? string.Empty : Marshal.PtrToStringUTF8((nint)text) ?? string.Empty;
 }

@@ -45,6 +45,9 @@ internal sealed unsafe class BlasLapackExports
     private readonly delegate* unmanaged<byte*, byte*, int*, double*, int*, double*, double*, int*, int*, int*, int*, nuint, nuint, void> dsyevd_;
     private readonly delegate* unmanaged<byte*, byte*, int*, float*, int*, float*, float*, int*, int*, int*, int*, nuint, nuint, void> ssyevd_;
 
+    /// <summary>An export every provider has, used to find the library file a handle was mapped from.</summary>
+    public const string ProbeExport = "cblas_dgemm";
+
     /// <summary>Every symbol this table needs (for load diagnostics).</summary>
     public static readonly string[] RequiredSymbols =
     [
