@@ -135,7 +135,8 @@ internal static class NativeLibraryLoader
         }
     }
 
-    /// <summary>Opens <paramref name="path"/> just long enough to tell which provider it is.</summary>
+    /// <summary>Opens <paramref name="path"/> to tell which provider it is. A recognised library stays open (the following
+    /// <see cref="Load"/> gets the same handle): unloading and reloading a BLAS that starts a thread pool buys nothing.</summary>
     /// <exception cref="BackendUnavailableException">It cannot be opened, or it is neither OpenBLAS nor MKL.</exception>
     public static BackendKind DetectKind(string path)
     {
@@ -145,26 +146,20 @@ internal static class NativeLibraryLoader
             throw new BackendUnavailableException($"Could not load the native library. Tried:{Environment.NewLine}{trace}");
         }
 
-        try
+        if (NativeLibrary.TryGetExport(handle, IdentitySymbol(BackendKind.Mkl), out _))
         {
-            if (NativeLibrary.TryGetExport(handle, IdentitySymbol(BackendKind.Mkl), out _))
-            {
-                return BackendKind.Mkl;
-            }
-
-            if (NativeLibrary.TryGetExport(handle, IdentitySymbol(BackendKind.OpenBlas), out _))
-            {
-                return BackendKind.OpenBlas;
-            }
-
-            throw new BackendUnavailableException(
-                $"Could not load the native library. Tried:{Environment.NewLine}  {path}: loaded, but it is neither OpenBLAS " +
-                $"(no '{IdentitySymbol(BackendKind.OpenBlas)}') nor Intel MKL (no '{IdentitySymbol(BackendKind.Mkl)}')");
+            return BackendKind.Mkl;
         }
-        finally
+
+        if (NativeLibrary.TryGetExport(handle, IdentitySymbol(BackendKind.OpenBlas), out _))
         {
-            NativeLibrary.Free(handle);
+            return BackendKind.OpenBlas;
         }
+
+        NativeLibrary.Free(handle);
+        throw new BackendUnavailableException(
+            $"Could not load the native library. Tried:{Environment.NewLine}  {path}: loaded, but it is neither OpenBLAS " +
+            $"(no '{IdentitySymbol(BackendKind.OpenBlas)}') nor Intel MKL (no '{IdentitySymbol(BackendKind.Mkl)}')");
     }
 
     /// <summary>The names and paths probed for a provider, in order.</summary>
