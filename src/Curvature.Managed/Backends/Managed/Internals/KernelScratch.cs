@@ -29,7 +29,10 @@ internal static unsafe class KernelScratch
     /// <summary>Eigenvalue order of the eigensolver.</summary>
     public const int EigenOrder = 6;
 
-    private const int SlotCount = 7;
+    /// <summary>Panel of the eigensolver's blocked back-transformation.</summary>
+    public const int EigenPanel = 7;
+
+    private const int SlotCount = 8;
 
     [ThreadStatic]
     private static byte[]?[]? t_buffers;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Curvature.Backends.Managed.Internals;
@@ -18,6 +19,8 @@ namespace Curvature.Backends.Managed.Internals;
 internal static unsafe class SymmetricEigenKernels
 {
     private const int MaxSweepsPerEigenvalue = 30;
+
+    public static readonly long[] ProfT = new long[3];
 
     /// <summary>
     /// Eigendecomposition of the symmetric matrix whose <paramref name="lower"/> (or upper) triangle is in the
@@ -45,16 +48,21 @@ internal static unsafe class SymmetricEigenKernels
             }
         }
 
-        T* work = KernelScratch.Get<T>(KernelScratch.EigenWork, (5L * n) + 16);
+        T* work = KernelScratch.Get<T>(KernelScratch.EigenWork, (7L * n) + 16);
         T* d = work;
         T* e = d + n;
         T* tau = e + n;
         T* rotC = tau + n;
         T* rotS = rotC + n;
+        T* buffer0 = rotS + n;
+        T* buffer1 = buffer0 + n;
         T* zt = KernelScratch.Get<T>(KernelScratch.EigenVectors, (long)n * n);
         var z = StridedMatrix<T>.RowMajor(zt, n, n, n);
 
-        Tridiagonalize(a, d, e, tau);
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        Tridiagonalize(a, d, e, tau, buffer0, buffer1);
+        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+        ProfT[0] += t1 - t0;
 
         for (int i = 0; i < n; i++)
         {
@@ -64,12 +72,15 @@ internal static unsafe class SymmetricEigenKernels
         }
 
         int info = TridiagonalQl(d, e, n, z, rotC, rotS);
+        long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+        ProfT[1] += t2 - t1;
         if (info != 0)
         {
             return info;
         }
 
         BackTransform(a, tau, z);
+        ProfT[2] += System.Diagnostics.Stopwatch.GetTimestamp() - t2;
 
         // Sort ascending (selection sort on indices: O(n²), negligible next to O(n³)), then write the eigenvectors
         // as columns of a: a[r, j] = z[perm[j], r].
@@ -113,69 +124,166 @@ internal static unsafe class SymmetricEigenKernels
     /// <summary>
     /// Householder tridiagonalisation of the full symmetric <paramref name="a"/> (row-major, unit column stride).
     /// Step i annihilates row i beyond the superdiagonal; its reflector v (v₀ = 1) is left in a[i, i+1 ..] and its
-    /// scale in tau[i]. d gets the diagonal, e[i] = T[i, i+1].
+    /// scale in tau[i]. d gets the diagonal, e[i] = T[i, i+1]. The rank-2 update of step i − 1 is fused with the
+    /// matrix–vector product of step i, so each step makes one pass over the trailing matrix.
     /// </summary>
-    private static void Tridiagonalize<T>(StridedMatrix<T> a, T* d, T* e, T* tau)
+    private static void Tridiagonalize<T>(StridedMatrix<T> a, T* d, T* e, T* tau, T* buffer0, T* buffer1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = a.Rows;
-        T* p = tau + n + n; // rotC area is free at this point: used for the vector p (length ≤ n)
+        T half = T.CreateTruncating(0.5);
+        T* wPrev = buffer0; // w of the pending update (index 0 ↔ coordinate i)
+        T* wCur = buffer1;
+        T* xPrev = null;    // v of the pending update (index 0 ↔ coordinate i)
         for (int i = 0; i < n; i++)
         {
+            int len = n - i - 1;
+            if (xPrev != null)
+            {
+                Rank2(a.Ptr(i, i), xPrev, wPrev, xPrev[0], wPrev[0], len + 1);
+            }
+
             d[i] = a[i, i];
             tau[i] = T.Zero;
-            int len = n - i - 1;
             if (len <= 0)
             {
                 e[i] = T.Zero;
-                continue;
+                break;
             }
 
             T* x = a.Ptr(i, i + 1);
+            bool reflect = false;
+            T t = T.Zero;
             if (len == 1)
             {
                 e[i] = x[0];
-                continue;
             }
-
-            // Reflector H = I − τ·v·vᵀ with H·x = β·e₁.
-            T alpha = x[0];
-            T xnorm = Norm2(x + 1, len - 1);
-            if (T.IsZero(xnorm))
+            else
             {
-                e[i] = alpha;
+                // Reflector H = I − τ·v·vᵀ with H·x = β·e₁.
+                T alpha = x[0];
+                T xnorm = Norm2(x + 1, len - 1);
+                if (T.IsZero(xnorm))
+                {
+                    e[i] = alpha;
+                }
+                else
+                {
+                    T beta = -T.CopySign(T.Hypot(alpha, xnorm), alpha);
+                    t = (beta - alpha) / beta;
+                    T scale = T.One / (alpha - beta);
+                    for (int q = 1; q < len; q++)
+                    {
+                        x[q] *= scale;
+                    }
+
+                    e[i] = beta;
+                    tau[i] = t;
+                    reflect = true;
+                }
+
                 x[0] = T.One;
-                continue; // τ = 0: nothing to do
             }
 
-            T beta = -T.CopySign(Hypot(alpha, xnorm), alpha);
-            T t = (beta - alpha) / beta;
-            T scale = T.One / (alpha - beta);
-            for (int q = 1; q < len; q++)
-            {
-                x[q] *= scale;
-            }
-
-            x[0] = T.One;
-            e[i] = beta;
-            tau[i] = t;
-
-            // Trailing block A22 = a[i+1.., i+1..]: p = τ·A22·v; w = p − (τ/2)(pᵀv)·v; A22 −= v·wᵀ + w·vᵀ.
-            var a22 = a.Slice(i + 1, i + 1, len, len);
+            // One pass over rows i+1..: apply the pending update, then p[r] = τ·(row r)·v.
             for (int r = 0; r < len; r++)
             {
-                p[r] = t * SimdOps.Dot(a22.Ptr(r, 0), x, len);
+                T* row = a.Ptr(i + 1 + r, i + 1);
+                T dot;
+                if (xPrev != null)
+                {
+                    dot = Rank2Dot(row, xPrev + 1, wPrev + 1, xPrev[r + 1], wPrev[r + 1], x, len, reflect);
+                }
+                else
+                {
+                    dot = reflect ? SimdOps.Dot(row, x, len) : T.Zero;
+                }
+
+                wCur[r] = t * dot;
             }
 
-            T k = -T.CreateTruncating(0.5) * t * SimdOps.Dot(p, x, len);
-            SimdOps.Axpy(p, x, k, len);
-            for (int r = 0; r < len; r++)
+            if (reflect)
             {
-                T* row = a22.Ptr(r, 0);
-                SimdOps.Axpy(row, p, -x[r], len);
-                SimdOps.Axpy(row, x, -p[r], len);
+                // w = p − (τ/2)(pᵀv)·v; the update A22 −= v·wᵀ + w·vᵀ is applied in the next step's pass.
+                T k = -half * t * SimdOps.Dot(wCur, x, len);
+                SimdOps.Axpy(wCur, x, k, len);
+                xPrev = x;
+                T* swap = wPrev;
+                wPrev = wCur;
+                wCur = swap;
+            }
+            else
+            {
+                xPrev = null;
             }
         }
+    }
+
+    /// <summary>row[c] −= xr·w[c] + wr·x[c] for c &lt; len.</summary>
+    private static void Rank2<T>(T* row, T* x, T* w, T xr, T wr, int len)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int c = 0;
+        if (SimdOps.Accelerated)
+        {
+            int vw = Vector256<T>.Count;
+            var vx = Vector256.Create(xr);
+            var vwr = Vector256.Create(wr);
+            for (; c <= len - vw; c += vw)
+            {
+                var v = SimdOps.Fnma(vx, Vector256.Load(w + c), Vector256.Load(row + c));
+                Vector256.Store(SimdOps.Fnma(vwr, Vector256.Load(x + c), v), row + c);
+            }
+        }
+
+        for (; c < len; c++)
+        {
+            row[c] -= (xr * w[c]) + (wr * x[c]);
+        }
+    }
+
+    /// <summary>The fused step: row[c] −= xr·w[c] + wr·x[c], and returns Σ row[c]·v[c] (when <paramref name="dot"/>).</summary>
+    private static T Rank2Dot<T>(T* row, T* x, T* w, T xr, T wr, T* v, int len, bool dot)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!dot)
+        {
+            Rank2(row, x, w, xr, wr, len);
+            return T.Zero;
+        }
+
+        int c = 0;
+        T sum = T.Zero;
+        if (SimdOps.Accelerated)
+        {
+            int vw = Vector256<T>.Count;
+            var vx = Vector256.Create(xr);
+            var vwr = Vector256.Create(wr);
+            var acc0 = Vector256<T>.Zero;
+            var acc1 = Vector256<T>.Zero;
+            for (; c <= len - (2 * vw); c += 2 * vw)
+            {
+                var r0 = SimdOps.Fnma(vx, Vector256.Load(w + c), Vector256.Load(row + c));
+                var r1 = SimdOps.Fnma(vx, Vector256.Load(w + c + vw), Vector256.Load(row + c + vw));
+                r0 = SimdOps.Fnma(vwr, Vector256.Load(x + c), r0);
+                r1 = SimdOps.Fnma(vwr, Vector256.Load(x + c + vw), r1);
+                Vector256.Store(r0, row + c);
+                Vector256.Store(r1, row + c + vw);
+                acc0 = SimdOps.Fma(r0, Vector256.Load(v + c), acc0);
+                acc1 = SimdOps.Fma(r1, Vector256.Load(v + c + vw), acc1);
+            }
+
+            sum = Vector256.Sum(acc0 + acc1);
+        }
+
+        for (; c < len; c++)
+        {
+            T r = row[c] - ((xr * w[c]) + (wr * x[c]));
+            row[c] = r;
+            sum += r * v[c];
+        }
+
+        return sum;
     }
 
     /// <summary>Implicit QL with shifts on (d, e); rotations are accumulated into the rows of <paramref name="z"/> (eigenvectors as rows).</summary>
@@ -276,29 +384,57 @@ internal static unsafe class SymmetricEigenKernels
         int col = 0;
         if (SimdOps.Accelerated)
         {
+            // Eight independent vector chains hide the latency of the carried row (multiply + FMA per rotation).
             int w = Vector256<T>.Count;
-            for (; col <= n - (2 * w); col += 2 * w)
+            for (; col <= n - (8 * w); col += 8 * w)
             {
-                T* rowTop = z.Ptr(top, col);
-                var carry0 = Vector256.Load(rowTop);
-                var carry1 = Vector256.Load(rowTop + w);
-                T* rowI = rowTop;
+                T* rowI = z.Ptr(top, col);
+                var k0 = Vector256.Load(rowI);
+                var k1 = Vector256.Load(rowI + w);
+                var k2 = Vector256.Load(rowI + (2 * w));
+                var k3 = Vector256.Load(rowI + (3 * w));
+                var k4 = Vector256.Load(rowI + (4 * w));
+                var k5 = Vector256.Load(rowI + (5 * w));
+                var k6 = Vector256.Load(rowI + (6 * w));
+                var k7 = Vector256.Load(rowI + (7 * w));
                 for (int q = 0; q < count; q++)
                 {
                     T* next = rowI - rs;
                     var vc = Vector256.Create(rotC[q]);
                     var vs = Vector256.Create(rotS[q]);
-                    var x0 = Vector256.Load(next);
-                    var x1 = Vector256.Load(next + w);
-                    Vector256.Store(SimdOps.Fma(vs, x0, vc * carry0), rowI);
-                    Vector256.Store(SimdOps.Fma(vs, x1, vc * carry1), rowI + w);
-                    carry0 = SimdOps.Fnma(vs, carry0, vc * x0);
-                    carry1 = SimdOps.Fnma(vs, carry1, vc * x1);
+                    Rotate(next, rowI, vc, vs, ref k0);
+                    Rotate(next + w, rowI + w, vc, vs, ref k1);
+                    Rotate(next + (2 * w), rowI + (2 * w), vc, vs, ref k2);
+                    Rotate(next + (3 * w), rowI + (3 * w), vc, vs, ref k3);
+                    Rotate(next + (4 * w), rowI + (4 * w), vc, vs, ref k4);
+                    Rotate(next + (5 * w), rowI + (5 * w), vc, vs, ref k5);
+                    Rotate(next + (6 * w), rowI + (6 * w), vc, vs, ref k6);
+                    Rotate(next + (7 * w), rowI + (7 * w), vc, vs, ref k7);
                     rowI = next;
                 }
 
-                Vector256.Store(carry0, rowI);
-                Vector256.Store(carry1, rowI + w);
+                Vector256.Store(k0, rowI);
+                Vector256.Store(k1, rowI + w);
+                Vector256.Store(k2, rowI + (2 * w));
+                Vector256.Store(k3, rowI + (3 * w));
+                Vector256.Store(k4, rowI + (4 * w));
+                Vector256.Store(k5, rowI + (5 * w));
+                Vector256.Store(k6, rowI + (6 * w));
+                Vector256.Store(k7, rowI + (7 * w));
+            }
+
+            for (; col <= n - w; col += w)
+            {
+                T* rowI = z.Ptr(top, col);
+                var k0 = Vector256.Load(rowI);
+                for (int q = 0; q < count; q++)
+                {
+                    T* next = rowI - rs;
+                    Rotate(next, rowI, Vector256.Create(rotC[q]), Vector256.Create(rotS[q]), ref k0);
+                    rowI = next;
+                }
+
+                Vector256.Store(k0, rowI);
             }
         }
 
@@ -319,32 +455,97 @@ internal static unsafe class SymmetricEigenKernels
         }
     }
 
-    /// <summary>Rows of z (eigenvectors of the tridiagonal matrix) ← Q·z with Q = H₀·H₁⋯, applied as z ← H·z per reflector.</summary>
+    /// <summary>One rotation of the chain on one vector: stores the finished row below, keeps the running row in <paramref name="carry"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rotate<T>(T* next, T* done, Vector256<T> c, Vector256<T> s, ref Vector256<T> carry)
+        where T : unmanaged
+    {
+        var x = Vector256.Load(next);
+        Vector256.Store(SimdOps.Fma(s, x, c * carry), done);
+        carry = SimdOps.Fnma(s, carry, c * x);
+    }
+
+    /// <summary>Reflectors per block of the compact-WY back-transformation.</summary>
+    private const int WyBlock = 64;
+
+    /// <summary>
+    /// Rows of z (eigenvectors of the tridiagonal matrix, as rows) ← rows of (Q·Zᵀᵀ)ᵀ = z·Qᵀ with Q = H₀·H₁⋯H_{n−3}.
+    /// Reflectors are applied in blocks of <see cref="WyBlock"/> in compact WY form P = I − Y·T·Yᵀ (Schreiber and
+    /// Van Loan, SIAM J. Sci. Stat. Comput. 10(1), 1989; LAPACK <c>dlarft</c>/<c>dlarfb</c>): z ← z − ((z·Y)·Tᵀ)·Yᵀ,
+    /// two GEMMs per block.
+    /// </summary>
     private static void BackTransform<T>(StridedMatrix<T> a, T* tau, StridedMatrix<T> z)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = a.Rows;
-        const int Rows = 4;
-        for (int r0 = 0; r0 < n; r0 += Rows)
+        int reflectors = n - 2;
+        if (reflectors <= 0)
         {
-            int rows = Math.Min(Rows, n - r0);
-            for (int i = n - 3; i >= 0; i--)
+            return;
+        }
+
+        T* tData = KernelScratch.Get<T>(KernelScratch.Block, WyBlock * WyBlock);
+        T* yData = KernelScratch.Get<T>(KernelScratch.Panel, (long)WyBlock * n);
+        T* wData = KernelScratch.Get<T>(KernelScratch.EigenPanel, (long)WyBlock * n);
+        for (int j = (reflectors - 1) / WyBlock * WyBlock; j >= 0; j -= WyBlock)
+        {
+            int nb = Math.Min(WyBlock, reflectors - j);
+            int len = n - j - 1; // the block acts on coordinates j+1 .. n−1
+
+            // Yᵀ (nb × len): row q is reflector j+q, zero before its unit leading entry.
+            var yt = StridedMatrix<T>.RowMajor(yData, nb, len, len);
+            for (int q = 0; q < nb; q++)
             {
-                T t = tau[i];
-                if (T.IsZero(t))
+                T* dst = yt.Ptr(q, 0);
+                new Span<T>(dst, q).Clear();
+                new Span<T>(a.Ptr(j + q, j + 1 + q), len - q).CopyTo(new Span<T>(dst + q, len - q));
+            }
+
+            // T (nb × nb, upper): T[q,q] = τ_q, T[0:q, q] = −τ_q·T[0:q, 0:q]·(Yᵀ[0:q]·y_q).
+            var tm = StridedMatrix<T>.RowMajor(tData, nb, nb, nb);
+            for (int q = 0; q < nb; q++)
+            {
+                T tq = tau[j + q];
+                for (int p = 0; p < q; p++)
                 {
-                    continue;
+                    tm[q, p] = T.Zero;
+                    tm[p, q] = -tq * SimdOps.Dot(yt.Ptr(p, q), yt.Ptr(q, q), len - q);
                 }
 
-                int len = n - i - 1;
-                T* v = a.Ptr(i, i + 1);
-                for (int q = 0; q < rows; q++)
+                for (int p = 0; p < q; p++)
                 {
-                    T* zr = z.Ptr(r0 + q, i + 1);
-                    T dot = SimdOps.Dot(zr, v, len);
-                    SimdOps.Axpy(zr, v, -t * dot, len);
+                    T sum = T.Zero;
+                    for (int r = p; r < q; r++)
+                    {
+                        sum += tm[p, r] * tm[r, q];
+                    }
+
+                    tm[p, q] = sum;
+                }
+
+                tm[q, q] = tq;
+            }
+
+            // W = z[:, j+1:]·Y; W ← W·Tᵀ; z[:, j+1:] −= W·Yᵀ.
+            var zs = z.Slice(0, j + 1, n, len);
+            var w = StridedMatrix<T>.RowMajor(wData, n, nb, nb);
+            PackedGemm.Multiply(zs, yt.Transposed, w, T.One, T.Zero);
+            for (int r = 0; r < n; r++)
+            {
+                T* wr = w.Ptr(r, 0);
+                for (int q = 0; q < nb; q++)
+                {
+                    T sum = T.Zero;
+                    for (int p = q; p < nb; p++)
+                    {
+                        sum += tm[q, p] * wr[p];
+                    }
+
+                    wr[q] = sum;
                 }
             }
+
+            PackedGemm.Multiply(w, yt, zs, -T.One, T.One);
         }
     }
 
