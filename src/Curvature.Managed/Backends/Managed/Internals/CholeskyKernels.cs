@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Curvature.Backends.Managed.Internals;
 
@@ -17,6 +18,7 @@ internal static unsafe class CholeskyKernels
     private const int NB = 64;
 
     /// <summary>Factors the lower triangle in place; returns LAPACK's info (1-based order of the first non-positive pivot, 0 on success).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Factor<T>(StridedMatrix<T> l, int threads)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -60,6 +62,7 @@ internal static unsafe class CholeskyKernels
     }
 
     /// <summary>Replaces the factor L (lower triangle) by the lower triangle of A⁻¹ = L⁻ᵀL⁻¹; returns info (first zero diagonal, 1-based).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Inverse<T>(StridedMatrix<T> l, int threads)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -127,6 +130,7 @@ internal static unsafe class CholeskyKernels
     }
 
     /// <summary>B ← (LLᵀ)⁻¹·B for B (n × k) with unit column stride.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Solve<T>(StridedMatrix<T> l, StridedMatrix<T> b, int threads)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -176,11 +180,62 @@ internal static unsafe class CholeskyKernels
         }
     }
 
-    /// <summary>Unblocked Cholesky (dot-product form); on failure the non-positive pivot is stored like LAPACK's <c>dpotf2</c>.</summary>
+    /// <summary>Unblocked Cholesky; on failure the non-positive pivot is stored like LAPACK's <c>dpotf2</c>.
+    /// Uses the dot-product form on contiguous rows (lower storage) or the outer-product form on contiguous
+    /// columns of the view (upper storage), vectorised either way.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int FactorUnblocked<T>(StridedMatrix<T> l)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = l.Rows;
+        if (l.ColStride == 1)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                T* lj = l.Ptr(j, 0);
+                T d = lj[j] - SimdOps.Dot(lj, lj, j);
+                if (!(d > T.Zero))
+                {
+                    lj[j] = d;
+                    return j + 1;
+                }
+
+                d = T.Sqrt(d);
+                lj[j] = d;
+                for (int i = j + 1; i < n; i++)
+                {
+                    T* li = l.Ptr(i, 0);
+                    li[j] = (li[j] - SimdOps.Dot(li, lj, j)) / d;
+                }
+            }
+
+            return 0;
+        }
+
+        if (l.RowStride == 1)
+        {
+            // Column j of the view is contiguous: right-looking, trailing columns updated by axpy.
+            for (int j = 0; j < n; j++)
+            {
+                T* cj = l.Ptr(j, j); // elements (j.., j)
+                T d = cj[0];
+                if (!(d > T.Zero))
+                {
+                    return j + 1;
+                }
+
+                d = T.Sqrt(d);
+                cj[0] = d;
+                SimdOps.Divide(cj + 1, d, n - j - 1);
+                for (int k = j + 1; k < n; k++)
+                {
+                    SimdOps.Axpy(l.Ptr(k, k), cj + (k - j), -cj[k - j], n - k);
+                }
+            }
+
+            return 0;
+        }
+
         for (int j = 0; j < n; j++)
         {
             T d = l[j, j];
@@ -213,32 +268,33 @@ internal static unsafe class CholeskyKernels
         return 0;
     }
 
-    /// <summary>W ← L⁻¹ for a small lower-triangular L (W dense, zeros above the diagonal).</summary>
+    /// <summary>W ← L⁻¹ for a small lower-triangular L (W dense row-major with unit column stride, zeros above the
+    /// diagonal), row by row: W[i, 0:i] = −(Σ_{p&lt;i} L[i,p]·W[p, 0:i]) / L[i,i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InvertLowerInto<T>(StridedMatrix<T> l, StridedMatrix<T> w)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = l.Rows;
-        for (int j = 0; j < n; j++)
+        for (int i = 0; i < n; i++)
         {
-            for (int i = 0; i < j; i++)
+            T* wi = w.Ptr(i, 0);
+            new Span<T>(wi, n).Clear();
+            for (int p = 0; p < i; p++)
             {
-                w[i, j] = T.Zero;
+                SimdOps.Axpy(wi, w.Ptr(p, 0), -l[i, p], p + 1);
             }
 
-            w[j, j] = T.One / l[j, j];
-            for (int i = j + 1; i < n; i++)
+            T inv = T.One / l[i, i];
+            for (int j = 0; j < i; j++)
             {
-                T s = T.Zero;
-                for (int p = j; p < i; p++)
-                {
-                    s += l[i, p] * w[p, j];
-                }
-
-                w[i, j] = -s / l[i, i];
+                wi[j] *= inv;
             }
+
+            wi[i] = inv;
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Copy<T>(StridedMatrix<T> from, StridedMatrix<T> to)
         where T : unmanaged
     {
@@ -251,6 +307,7 @@ internal static unsafe class CholeskyKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyLower<T>(StridedMatrix<T> from, StridedMatrix<T> to)
         where T : unmanaged
     {
@@ -263,6 +320,7 @@ internal static unsafe class CholeskyKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyLowerWithZeros<T>(StridedMatrix<T> from, StridedMatrix<T> to)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

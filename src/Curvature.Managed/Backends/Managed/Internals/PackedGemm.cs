@@ -17,6 +17,7 @@ namespace Curvature.Backends.Managed.Internals;
 /// optional lower-triangular mask on A (elements above its diagonal read as zero and are never touched) gives
 /// triangular products (TRMM-like) with the zero blocks skipped.
 /// </remarks>
+[SkipLocalsInit]
 internal static unsafe class PackedGemm
 {
     /// <summary>Rows of the register block.</summary>
@@ -38,6 +39,7 @@ internal static unsafe class PackedGemm
     /// <paramref name="fill"/>. When β = 0, C is not read. When <paramref name="aLowerTriangular"/> is set, the
     /// elements of A above its diagonal are treated as zero and never read.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply<T>(StridedMatrix<T> a, StridedMatrix<T> b, StridedMatrix<T> c, T alpha, T beta, CFill fill = CFill.Full, bool aLowerTriangular = false, int threads = 1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -89,6 +91,7 @@ internal static unsafe class PackedGemm
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
     /// <summary>One MC-row block of C against the packed B panel: pack the A block, then run the macro-kernel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowBlock<T>(StridedMatrix<T> a, StridedMatrix<T> c, T* bpack, T alpha, T beta, CFill fill, bool aLower, int jc, int nc, int pc, int kc, int blk)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -166,6 +169,7 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>Packs op(A)[i0 : i0+mc, p0 : p0+kc] into MR-row slivers (p-major inside a sliver), zero padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA<T>(StridedMatrix<T> a, int i0, int mc, int p0, int kc, T* dst, bool lowerTriangular)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -223,6 +227,7 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>Packs op(B)[p0 : p0+kc, j0 : j0+nc] into NR-column slivers (p-major inside a sliver), zero padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB<T>(StridedMatrix<T> b, int p0, int kc, int j0, int nc, T* dst)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -370,6 +375,7 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>Scalar micro-kernel used when AVX2/FMA are not available (same packing and semantics).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KernelScalar<T>(int kc, T* a, T* b, T* c, nint rs, nint cs, T alpha, T beta, int mr, int nr, CFill fill, int diagOffset)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -400,6 +406,7 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>Writes the used part of an accumulator tile into C with BLAS α/β semantics.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void StoreTile<T>(T* tile, int ldt, T* c, nint rs, nint cs, T alpha, T beta, int mr, int nr, CFill fill, int diagOffset)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -427,6 +434,7 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>C ← β·C on the given part (C is not read when β = 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scale<T>(StridedMatrix<T> c, T beta, CFill fill)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

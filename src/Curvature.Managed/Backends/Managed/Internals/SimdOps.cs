@@ -36,6 +36,7 @@ internal static unsafe class SimdOps
     }
 
     /// <summary><c>y[i] += alpha·x[i]</c> for <paramref name="length"/> contiguous elements.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Axpy<T>(T* y, T* x, T alpha, int length)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -63,6 +64,7 @@ internal static unsafe class SimdOps
     }
 
     /// <summary>Dot product of two contiguous vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T Dot<T>(T* x, T* y, int length)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -96,6 +98,7 @@ internal static unsafe class SimdOps
     }
 
     /// <summary><c>y[i] /= d</c> for <paramref name="length"/> contiguous elements.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Divide<T>(T* y, T d, int length)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -16,6 +16,7 @@ namespace Curvature.Backends.Managed.Internals;
 /// n·2⁻²³·‖A‖ and eigenvectors are orthonormal to about n·2⁻²³. Each eigenvalue gets at most 30 QL sweeps; if
 /// that is not enough (e.g. NaN input) the routine returns <c>info = l + 1</c> for the first unconverged index l.
 /// </remarks>
+[SkipLocalsInit]
 internal static unsafe class SymmetricEigenKernels
 {
     private const int MaxSweepsPerEigenvalue = 30;
@@ -27,6 +28,7 @@ internal static unsafe class SymmetricEigenKernels
     /// row-major <paramref name="a"/> (unit column stride). On success <paramref name="a"/> holds the eigenvectors
     /// as columns and <paramref name="eigenvalues"/> the eigenvalues ascending; returns LAPACK-style info.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Decompose<T>(StridedMatrix<T> a, bool lower, Span<T> eigenvalues)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -127,6 +129,7 @@ internal static unsafe class SymmetricEigenKernels
     /// scale in tau[i]. d gets the diagonal, e[i] = T[i, i+1]. The rank-2 update of step i − 1 is fused with the
     /// matrix–vector product of step i, so each step makes one pass over the trailing matrix.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tridiagonalize<T>(StridedMatrix<T> a, T* d, T* e, T* tau, T* buffer0, T* buffer1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -220,6 +223,7 @@ internal static unsafe class SymmetricEigenKernels
     }
 
     /// <summary>row[c] −= xr·w[c] + wr·x[c] for c &lt; len.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rank2<T>(T* row, T* x, T* w, T xr, T wr, int len)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -243,6 +247,7 @@ internal static unsafe class SymmetricEigenKernels
     }
 
     /// <summary>The fused step: row[c] −= xr·w[c] + wr·x[c], and returns Σ row[c]·v[c] (when <paramref name="dot"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T Rank2Dot<T>(T* row, T* x, T* w, T xr, T wr, T* v, int len, bool dot)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -287,6 +292,7 @@ internal static unsafe class SymmetricEigenKernels
     }
 
     /// <summary>Implicit QL with shifts on (d, e); rotations are accumulated into the rows of <paramref name="z"/> (eigenvectors as rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int TridiagonalQl<T>(T* d, T* e, int n, StridedMatrix<T> z, T* rotC, T* rotS)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -371,6 +377,7 @@ internal static unsafe class SymmetricEigenKernels
     /// as row[i+1] ← s·row[i] + c·row[i+1], row[i] ← c·row[i] − s·row[i+1]. The running row is kept in registers,
     /// so each rotation costs one load and one store per vector.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ApplyRotationChain<T>(StridedMatrix<T> z, int top, int count, T* rotC, T* rotS)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -474,6 +481,7 @@ internal static unsafe class SymmetricEigenKernels
     /// Van Loan, SIAM J. Sci. Stat. Comput. 10(1), 1989; LAPACK <c>dlarft</c>/<c>dlarfb</c>): z ← z − ((z·Y)·Tᵀ)·Yᵀ,
     /// two GEMMs per block.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackTransform<T>(StridedMatrix<T> a, T* tau, StridedMatrix<T> z)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -549,6 +557,7 @@ internal static unsafe class SymmetricEigenKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T Norm2<T>(T* x, int length)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
