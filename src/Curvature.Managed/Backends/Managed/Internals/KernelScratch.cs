@@ -32,7 +32,10 @@ internal static unsafe class KernelScratch
     /// <summary>Panel of the eigensolver's blocked back-transformation.</summary>
     public const int EigenPanel = 7;
 
-    private const int SlotCount = 8;
+    /// <summary>Recorded rotations of the eigensolver's QL sweeps.</summary>
+    public const int EigenRotations = 8;
+
+    private const int SlotCount = 9;
 
     [ThreadStatic]
     private static byte[]?[]? t_buffers;

@@ -21,7 +21,11 @@ internal static unsafe class SymmetricEigenKernels
 {
     private const int MaxSweepsPerEigenvalue = 30;
 
-    public static readonly long[] ProfT = new long[3];
+    /// <summary>Rotations buffered before they are applied: this many times n.</summary>
+    private const int RotationBatchFactor = 24;
+
+    /// <summary>Sweeps buffered before they are applied.</summary>
+    private const int MaxBatchSweeps = 512;
 
     /// <summary>
     /// Eigendecomposition of the symmetric matrix whose <paramref name="lower"/> (or upper) triangle is in the
@@ -50,21 +54,16 @@ internal static unsafe class SymmetricEigenKernels
             }
         }
 
-        T* work = KernelScratch.Get<T>(KernelScratch.EigenWork, (7L * n) + 16);
+        T* work = KernelScratch.Get<T>(KernelScratch.EigenWork, 5L * n);
         T* d = work;
         T* e = d + n;
         T* tau = e + n;
-        T* rotC = tau + n;
-        T* rotS = rotC + n;
-        T* buffer0 = rotS + n;
+        T* buffer0 = tau + n;
         T* buffer1 = buffer0 + n;
         T* zt = KernelScratch.Get<T>(KernelScratch.EigenVectors, (long)n * n);
         var z = StridedMatrix<T>.RowMajor(zt, n, n, n);
 
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         Tridiagonalize(a, d, e, tau, buffer0, buffer1);
-        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-        ProfT[0] += t1 - t0;
 
         for (int i = 0; i < n; i++)
         {
@@ -73,16 +72,17 @@ internal static unsafe class SymmetricEigenKernels
             row[i] = T.One;
         }
 
-        int info = TridiagonalQl(d, e, n, z, rotC, rotS);
-        long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-        ProfT[1] += t2 - t1;
+        long capacity = (long)RotationBatchFactor * n;
+        T* rotations = KernelScratch.Get<T>(KernelScratch.EigenRotations, 2 * (capacity + n));
+        int* sweeps = KernelScratch.Get<int>(KernelScratch.EigenOrder, Math.Max(n, 2 * MaxBatchSweeps));
+        int info = TridiagonalQl(d, e, n, z, rotations, rotations + capacity + n, (int)capacity, sweeps);
+
         if (info != 0)
         {
             return info;
         }
 
         BackTransform(a, tau, z);
-        ProfT[2] += System.Diagnostics.Stopwatch.GetTimestamp() - t2;
 
         // Sort ascending (selection sort on indices: O(n²), negligible next to O(n³)), then write the eigenvectors
         // as columns of a: a[r, j] = z[perm[j], r].
@@ -293,15 +293,16 @@ internal static unsafe class SymmetricEigenKernels
 
     /// <summary>Implicit QL with shifts on (d, e); rotations are accumulated into the rows of <paramref name="z"/> (eigenvectors as rows).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int TridiagonalQl<T>(T* d, T* e, int n, StridedMatrix<T> z, T* rotC, T* rotS)
+    private static int TridiagonalQl<T>(T* d, T* e, int n, StridedMatrix<T> z, T* allC, T* allS, int capacity, int* sweeps)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        int recorded = 0, sweepCount = 0;
         T eps = typeof(T) == typeof(double) ? T.CreateTruncating(2.220446049250313e-16) : T.CreateTruncating(1.1920929e-7);
         T two = T.CreateTruncating(2);
         e[n - 1] = T.Zero;
         for (int l = 0; l < n; l++)
         {
-            int sweeps = 0;
+            int sweepsDone = 0;
             while (true)
             {
                 int m = l;
@@ -319,7 +320,7 @@ internal static unsafe class SymmetricEigenKernels
                     break;
                 }
 
-                if (++sweeps > MaxSweepsPerEigenvalue)
+                if (++sweepsDone > MaxSweepsPerEigenvalue)
                 {
                     return l + 1;
                 }
@@ -330,6 +331,8 @@ internal static unsafe class SymmetricEigenKernels
                 g = d[m] - d[l] + (e[l] / (g + T.CopySign(r, g)));
                 T s = T.One, c = T.One, p = T.Zero;
                 int count = 0;
+                T* rotC = allC + recorded;
+                T* rotS = allS + recorded;
                 bool deflated = false;
                 for (int i = m - 1; i >= l; i--)
                 {
@@ -357,7 +360,16 @@ internal static unsafe class SymmetricEigenKernels
                     count++;
                 }
 
-                ApplyRotationChain(z, m, count, rotC, rotS);
+                // Record the sweep; rotations are applied in batches (see ApplyRotationBatch).
+                sweeps[2 * sweepCount] = m;
+                sweeps[(2 * sweepCount) + 1] = count;
+                sweepCount++;
+                recorded += count;
+                if (recorded > capacity - n || sweepCount == MaxBatchSweeps)
+                {
+                    ApplyRotationBatch(z, sweeps, sweepCount, allC, allS);
+                    recorded = sweepCount = 0;
+                }
                 if (deflated)
                 {
                     continue;
@@ -369,7 +381,32 @@ internal static unsafe class SymmetricEigenKernels
             }
         }
 
+        ApplyRotationBatch(z, sweeps, sweepCount, allC, allS);
         return 0;
+    }
+
+    /// <summary>
+    /// Applies a batch of recorded sweeps to z, one column block at a time: the block (all rows, 8 vectors wide)
+    /// stays in cache while every sweep of the batch passes over it, so z streams from memory once per batch instead
+    /// of once per sweep.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ApplyRotationBatch<T>(StridedMatrix<T> z, int* sweeps, int sweepCount, T* allC, T* allS)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = z.Cols;
+        int block = 8 * Vector256<T>.Count;
+        for (int col0 = 0; col0 < n; col0 += block)
+        {
+            int width = Math.Min(block, n - col0);
+            int offset = 0;
+            for (int q = 0; q < sweepCount; q++)
+            {
+                int count = sweeps[(2 * q) + 1];
+                ApplyRotationChain(z.Slice(0, col0, z.Rows, width), sweeps[2 * q], count, allC + offset, allS + offset);
+                offset += count;
+            }
+        }
     }
 
     /// <summary>
