@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Curvature.Backends.Managed.Internals;
 
@@ -286,6 +287,16 @@ internal static unsafe class PackedGemm
         int w = Vector256<T>.Count;
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        if (Sse.IsSupported && cs == 1)
+        {
+            // Bring the C tile towards L1 while the FMAs run (its rows are far apart in memory).
+            for (int r = 0; r < mr; r++)
+            {
+                Sse.Prefetch0(c + (r * rs));
+                Sse.Prefetch0(c + (r * rs) + (2 * w) - 1);
+            }
+        }
+
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector256.Load(b);
