@@ -34,6 +34,18 @@ public class GemmTests
 
     [Theory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void WideAndDeep_CrossEveryBlockBoundary(string backend)
+    {
+        // n beyond the managed NC panel width (2048 double / 4096 float), k beyond KC (256).
+        var b = TestBackends.Get(backend);
+        var rng = new Random(2100);
+        Check<double>(b, rng, 7, 2101, 300, true, false, 1, 1, 0.5);
+        Check<double>(b, rng, 13, 2050, 520, false, true, 0, -1, 0);
+        Check<float>(b, rng, 5, 4105, 261, false, false, 7, 0.5, 1);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
     public void BetaZero_NaNInCIsNotRead(string backend)
     {
         var b = TestBackends.Get(backend);
