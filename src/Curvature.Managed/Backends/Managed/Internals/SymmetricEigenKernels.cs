@@ -38,18 +38,14 @@ internal static unsafe class SymmetricEigenKernels
     {
         int n = a.Rows;
 
-        // Work on the full symmetric matrix: mirror the given triangle (a is overwritten by the result anyway).
-        for (int i = 0; i < n; i++)
+        // The reduction works on the upper triangle: copy a lower input there (a is overwritten by the result anyway).
+        if (lower)
         {
-            for (int j = 0; j < i; j++)
+            for (int i = 0; i < n; i++)
             {
-                if (lower)
+                for (int j = 0; j < i; j++)
                 {
                     a[j, i] = a[i, j];
-                }
-                else
-                {
-                    a[i, j] = a[j, i];
                 }
             }
         }
@@ -124,7 +120,8 @@ internal static unsafe class SymmetricEigenKernels
     }
 
     /// <summary>
-    /// Householder tridiagonalisation of the full symmetric <paramref name="a"/> (row-major, unit column stride).
+    /// Householder tridiagonalisation of the symmetric matrix stored in the upper triangle of <paramref name="a"/>
+    /// (row-major, unit column stride; only the upper triangle is read and updated).
     /// Step i annihilates row i beyond the superdiagonal; its reflector v (v₀ = 1) is left in a[i, i+1 ..] and its
     /// scale in tau[i]. d gets the diagonal, e[i] = T[i, i+1]. The rank-2 update of step i − 1 is fused with the
     /// matrix–vector product of step i, so each step makes one pass over the trailing matrix.
@@ -188,21 +185,42 @@ internal static unsafe class SymmetricEigenKernels
                 x[0] = T.One;
             }
 
-            // One pass over rows i+1..: apply the pending update, then p[r] = τ·(row r)·v.
+            // One pass over the upper triangle of rows i+1..: apply the pending update, then accumulate
+            // p = τ·A22·v from the stored half (row r contributes to p[r] and, by symmetry, to p[c > r]).
+            if (reflect)
+            {
+                new Span<T>(wCur, len).Clear();
+            }
+
             for (int r = 0; r < len; r++)
             {
-                T* row = a.Ptr(i + 1 + r, i + 1);
-                T dot;
+                int g = i + 1 + r;      // coordinate of the row
+                T* row = a.Ptr(g, g);   // its upper part: coordinates g .. n−1
+                int seg = len - r;
                 if (xPrev != null)
                 {
-                    dot = Rank2Dot(row, xPrev + 1, wPrev + 1, xPrev[r + 1], wPrev[r + 1], x, len, reflect);
+                    int o = g - i;      // offset of coordinate g in the pending vectors
+                    if (reflect)
+                    {
+                        wCur[r] += SymmetricRank2Dot(row, xPrev + o, wPrev + o, xPrev[o], wPrev[o], x + r, wCur + r, seg);
+                    }
+                    else
+                    {
+                        Rank2(row, xPrev + o, wPrev + o, xPrev[o], wPrev[o], seg);
+                    }
                 }
-                else
+                else if (reflect)
                 {
-                    dot = reflect ? SimdOps.Dot(row, x, len) : T.Zero;
+                    wCur[r] += SymmetricRank2Dot(row, null, null, T.Zero, T.Zero, x + r, wCur + r, seg);
                 }
+            }
 
-                wCur[r] = t * dot;
+            if (reflect)
+            {
+                for (int r = 0; r < len; r++)
+                {
+                    wCur[r] *= t;
+                }
             }
 
             if (reflect)
@@ -246,46 +264,58 @@ internal static unsafe class SymmetricEigenKernels
         }
     }
 
-    /// <summary>The fused step: row[c] −= xr·w[c] + wr·x[c], and returns Σ row[c]·v[c] (when <paramref name="dot"/>).</summary>
+    /// <summary>
+    /// The fused step on one row of the stored upper half (element 0 is the diagonal): when <paramref name="x"/> is
+    /// not null, row[c] −= xr·w[c] + wr·x[c]; then p[c] += row[c]·v[0] for c ≥ 1 (the symmetric contribution) and the
+    /// return value is Σ row[c]·v[c].
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static T Rank2Dot<T>(T* row, T* x, T* w, T xr, T wr, T* v, int len, bool dot)
+    private static T SymmetricRank2Dot<T>(T* row, T* x, T* w, T xr, T wr, T* v, T* p, int len)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!dot)
-        {
-            Rank2(row, x, w, xr, wr, len);
-            return T.Zero;
-        }
-
-        int c = 0;
-        T sum = T.Zero;
+        bool update = x != null;
+        T d0 = update ? row[0] - ((xr * w[0]) + (wr * x[0])) : row[0];
+        row[0] = d0;
+        T vr = v[0];
+        T sum = d0 * vr;
+        int c = 1;
         if (SimdOps.Accelerated)
         {
             int vw = Vector256<T>.Count;
             var vx = Vector256.Create(xr);
             var vwr = Vector256.Create(wr);
+            var vvr = Vector256.Create(vr);
             var acc0 = Vector256<T>.Zero;
             var acc1 = Vector256<T>.Zero;
             for (; c <= len - (2 * vw); c += 2 * vw)
             {
-                var r0 = SimdOps.Fnma(vx, Vector256.Load(w + c), Vector256.Load(row + c));
-                var r1 = SimdOps.Fnma(vx, Vector256.Load(w + c + vw), Vector256.Load(row + c + vw));
-                r0 = SimdOps.Fnma(vwr, Vector256.Load(x + c), r0);
-                r1 = SimdOps.Fnma(vwr, Vector256.Load(x + c + vw), r1);
-                Vector256.Store(r0, row + c);
-                Vector256.Store(r1, row + c + vw);
+                var r0 = Vector256.Load(row + c);
+                var r1 = Vector256.Load(row + c + vw);
+                if (update)
+                {
+                    r0 = SimdOps.Fnma(vx, Vector256.Load(w + c), r0);
+                    r1 = SimdOps.Fnma(vx, Vector256.Load(w + c + vw), r1);
+                    r0 = SimdOps.Fnma(vwr, Vector256.Load(x + c), r0);
+                    r1 = SimdOps.Fnma(vwr, Vector256.Load(x + c + vw), r1);
+                    Vector256.Store(r0, row + c);
+                    Vector256.Store(r1, row + c + vw);
+                }
+
                 acc0 = SimdOps.Fma(r0, Vector256.Load(v + c), acc0);
                 acc1 = SimdOps.Fma(r1, Vector256.Load(v + c + vw), acc1);
+                Vector256.Store(SimdOps.Fma(r0, vvr, Vector256.Load(p + c)), p + c);
+                Vector256.Store(SimdOps.Fma(r1, vvr, Vector256.Load(p + c + vw)), p + c + vw);
             }
 
-            sum = Vector256.Sum(acc0 + acc1);
+            sum += Vector256.Sum(acc0 + acc1);
         }
 
         for (; c < len; c++)
         {
-            T r = row[c] - ((xr * w[c]) + (wr * x[c]));
+            T r = update ? row[c] - ((xr * w[c]) + (wr * x[c])) : row[c];
             row[c] = r;
             sum += r * v[c];
+            p[c] += r * vr;
         }
 
         return sum;
