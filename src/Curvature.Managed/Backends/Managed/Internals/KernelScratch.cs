@@ -1,0 +1,61 @@
+using System.Runtime.CompilerServices;
+
+namespace Curvature.Backends.Managed.Internals;
+
+/// <summary>
+/// Per-thread scratch buffers for the managed kernels: pinned, 64-byte aligned, grown on demand and then reused,
+/// so steady-state kernel calls allocate nothing.
+/// </summary>
+internal static unsafe class KernelScratch
+{
+    /// <summary>Packed A block of GEMM.</summary>
+    public const int PackA = 0;
+
+    /// <summary>Packed B panel of GEMM.</summary>
+    public const int PackB = 1;
+
+    /// <summary>Small triangular block (inverse / copy) used by Cholesky routines.</summary>
+    public const int Block = 2;
+
+    /// <summary>Panel copy used by Cholesky routines.</summary>
+    public const int Panel = 3;
+
+    /// <summary>Eigenvector matrix of the eigensolver.</summary>
+    public const int EigenVectors = 4;
+
+    /// <summary>Vectors of the eigensolver.</summary>
+    public const int EigenWork = 5;
+
+    /// <summary>Eigenvalue order of the eigensolver.</summary>
+    public const int EigenOrder = 6;
+
+    /// <summary>Panel of the eigensolver's blocked back-transformation.</summary>
+    public const int EigenPanel = 7;
+
+    /// <summary>Recorded rotations of the eigensolver's QL sweeps.</summary>
+    public const int EigenRotations = 8;
+
+    private const int SlotCount = 9;
+
+    [ThreadStatic]
+    private static byte[]?[]? t_buffers;
+
+    /// <summary>Returns at least <paramref name="count"/> elements of 64-byte aligned scratch for slot <paramref name="slot"/>.
+    /// The memory stays valid until the same slot is requested again on this thread with a larger size.</summary>
+    public static T* Get<T>(int slot, long count)
+        where T : unmanaged
+    {
+        var buffers = t_buffers ??= new byte[]?[SlotCount];
+        long bytes = (Math.Max(count, 1) * sizeof(T)) + 64;
+        var buffer = buffers[slot];
+        if (buffer is null || buffer.Length < bytes)
+        {
+            long grown = Math.Max(bytes, buffer is null ? 0 : (long)buffer.Length * 3 / 2);
+            buffer = GC.AllocateUninitializedArray<byte>(checked((int)grown), pinned: true);
+            buffers[slot] = buffer;
+        }
+
+        byte* p = (byte*)Unsafe.AsPointer(ref buffer[0]);
+        return (T*)(((nuint)p + 63) & ~(nuint)63);
+    }
+}

@@ -1,0 +1,656 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Curvature.Backends.Managed.Internals;
+
+/// <summary>
+/// Real symmetric eigensolver: Householder reduction to tridiagonal form, the implicit QL algorithm with
+/// Wilkinson-type shifts on the tridiagonal matrix (rotations recorded per sweep and applied to the eigenvector
+/// rows in cache-friendly chunks), back-transformation by the stored reflectors, eigenvalues sorted ascending.
+/// </summary>
+/// <remarks>
+/// Algorithms as in Golub and Van Loan, "Matrix Computations" (4th ed.), §8.3 (tridiagonalisation) and the
+/// implicit QL iteration of Bowdler, Martin, Reinsch and Wilkinson (Numer. Math. 11, 1968; EISPACK <c>tql2</c>).
+/// <c>float</c> input is computed in <c>float</c> (like LAPACK <c>ssyevd</c>): eigenvalues are accurate to about
+/// n·2⁻²³·‖A‖ and eigenvectors are orthonormal to about n·2⁻²³. Each eigenvalue gets at most 30 QL sweeps; if
+/// that is not enough (e.g. NaN input) the routine returns <c>info = l + 1</c> for the first unconverged index l.
+/// </remarks>
+[SkipLocalsInit]
+internal static unsafe class SymmetricEigenKernels
+{
+    private const int MaxSweepsPerEigenvalue = 30;
+
+    /// <summary>Rotations buffered before they are applied: this many times n.</summary>
+    private const int RotationBatchFactor = 24;
+
+    /// <summary>Sweeps buffered before they are applied.</summary>
+    private const int MaxBatchSweeps = 512;
+
+    /// <summary>
+    /// Eigendecomposition of the symmetric matrix whose <paramref name="lower"/> (or upper) triangle is in the
+    /// row-major <paramref name="a"/> (unit column stride). On success <paramref name="a"/> holds the eigenvectors
+    /// as columns and <paramref name="eigenvalues"/> the eigenvalues ascending; returns LAPACK-style info.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int Decompose<T>(StridedMatrix<T> a, bool lower, Span<T> eigenvalues)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = a.Rows;
+
+        // The reduction works on the upper triangle: copy a lower input there (a is overwritten by the result anyway).
+        if (lower)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < i; j++)
+                {
+                    a[j, i] = a[i, j];
+                }
+            }
+        }
+
+        T* work = KernelScratch.Get<T>(KernelScratch.EigenWork, 5L * n);
+        T* d = work;
+        T* e = d + n;
+        T* tau = e + n;
+        T* buffer0 = tau + n;
+        T* buffer1 = buffer0 + n;
+        T* zt = KernelScratch.Get<T>(KernelScratch.EigenVectors, (long)n * n);
+        var z = StridedMatrix<T>.RowMajor(zt, n, n, n);
+
+        Tridiagonalize(a, d, e, tau, buffer0, buffer1);
+
+        for (int i = 0; i < n; i++)
+        {
+            T* row = z.Ptr(i, 0);
+            new Span<T>(row, n).Clear();
+            row[i] = T.One;
+        }
+
+        long capacity = (long)RotationBatchFactor * n;
+        T* rotations = KernelScratch.Get<T>(KernelScratch.EigenRotations, 2 * (capacity + n));
+        int* sweeps = KernelScratch.Get<int>(KernelScratch.EigenOrder, Math.Max(n, 2 * MaxBatchSweeps));
+        int info = TridiagonalQl(d, e, n, z, rotations, rotations + capacity + n, (int)capacity, sweeps);
+
+        if (info != 0)
+        {
+            return info;
+        }
+
+        BackTransform(a, tau, z);
+
+        // Sort ascending (selection sort on indices: O(n²), negligible next to O(n³)), then write the eigenvectors
+        // as columns of a: a[r, j] = z[perm[j], r].
+        int* order = KernelScratch.Get<int>(KernelScratch.EigenOrder, n);
+        for (int i = 0; i < n; i++)
+        {
+            order[i] = i;
+        }
+
+        for (int i = 0; i < n - 1; i++)
+        {
+            int best = i;
+            for (int j = i + 1; j < n; j++)
+            {
+                if (d[order[j]] < d[order[best]])
+                {
+                    best = j;
+                }
+            }
+
+            (order[i], order[best]) = (order[best], order[i]);
+        }
+
+        for (int j = 0; j < n; j++)
+        {
+            eigenvalues[j] = d[order[j]];
+        }
+
+        for (int r = 0; r < n; r++)
+        {
+            T* dst = a.Ptr(r, 0);
+            for (int j = 0; j < n; j++)
+            {
+                dst[j] = z[order[j], r];
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Householder tridiagonalisation of the symmetric matrix stored in the upper triangle of <paramref name="a"/>
+    /// (row-major, unit column stride; only the upper triangle is read and updated).
+    /// Step i annihilates row i beyond the superdiagonal; its reflector v (v₀ = 1) is left in a[i, i+1 ..] and its
+    /// scale in tau[i]. d gets the diagonal, e[i] = T[i, i+1]. The rank-2 update of step i − 1 is fused with the
+    /// matrix–vector product of step i, so each step makes one pass over the trailing matrix.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tridiagonalize<T>(StridedMatrix<T> a, T* d, T* e, T* tau, T* buffer0, T* buffer1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = a.Rows;
+        T half = T.CreateTruncating(0.5);
+        T* wPrev = buffer0; // w of the pending update (index 0 ↔ coordinate i)
+        T* wCur = buffer1;
+        T* xPrev = null;    // v of the pending update (index 0 ↔ coordinate i)
+        for (int i = 0; i < n; i++)
+        {
+            int len = n - i - 1;
+            if (xPrev != null)
+            {
+                Rank2(a.Ptr(i, i), xPrev, wPrev, xPrev[0], wPrev[0], len + 1);
+            }
+
+            d[i] = a[i, i];
+            tau[i] = T.Zero;
+            if (len <= 0)
+            {
+                e[i] = T.Zero;
+                break;
+            }
+
+            T* x = a.Ptr(i, i + 1);
+            bool reflect = false;
+            T t = T.Zero;
+            if (len == 1)
+            {
+                e[i] = x[0];
+            }
+            else
+            {
+                // Reflector H = I − τ·v·vᵀ with H·x = β·e₁.
+                T alpha = x[0];
+                T xnorm = Norm2(x + 1, len - 1);
+                if (T.IsZero(xnorm))
+                {
+                    e[i] = alpha;
+                }
+                else
+                {
+                    T beta = -T.CopySign(T.Hypot(alpha, xnorm), alpha);
+                    t = (beta - alpha) / beta;
+                    T scale = T.One / (alpha - beta);
+                    for (int q = 1; q < len; q++)
+                    {
+                        x[q] *= scale;
+                    }
+
+                    e[i] = beta;
+                    tau[i] = t;
+                    reflect = true;
+                }
+
+                x[0] = T.One;
+            }
+
+            // One pass over the upper triangle of rows i+1..: apply the pending update, then accumulate
+            // p = τ·A22·v from the stored half (row r contributes to p[r] and, by symmetry, to p[c > r]).
+            if (reflect)
+            {
+                new Span<T>(wCur, len).Clear();
+            }
+
+            for (int r = 0; r < len; r++)
+            {
+                int g = i + 1 + r;      // coordinate of the row
+                T* row = a.Ptr(g, g);   // its upper part: coordinates g .. n−1
+                int seg = len - r;
+                if (xPrev != null)
+                {
+                    int o = g - i;      // offset of coordinate g in the pending vectors
+                    if (reflect)
+                    {
+                        wCur[r] += SymmetricRank2Dot(row, xPrev + o, wPrev + o, xPrev[o], wPrev[o], x + r, wCur + r, seg);
+                    }
+                    else
+                    {
+                        Rank2(row, xPrev + o, wPrev + o, xPrev[o], wPrev[o], seg);
+                    }
+                }
+                else if (reflect)
+                {
+                    wCur[r] += SymmetricRank2Dot(row, null, null, T.Zero, T.Zero, x + r, wCur + r, seg);
+                }
+            }
+
+            if (reflect)
+            {
+                for (int r = 0; r < len; r++)
+                {
+                    wCur[r] *= t;
+                }
+            }
+
+            if (reflect)
+            {
+                // w = p − (τ/2)(pᵀv)·v; the update A22 −= v·wᵀ + w·vᵀ is applied in the next step's pass.
+                T k = -half * t * SimdOps.Dot(wCur, x, len);
+                SimdOps.Axpy(wCur, x, k, len);
+                xPrev = x;
+                T* swap = wPrev;
+                wPrev = wCur;
+                wCur = swap;
+            }
+            else
+            {
+                xPrev = null;
+            }
+        }
+    }
+
+    /// <summary>row[c] −= xr·w[c] + wr·x[c] for c &lt; len.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rank2<T>(T* row, T* x, T* w, T xr, T wr, int len)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int c = 0;
+        if (SimdOps.Accelerated)
+        {
+            int vw = Vector256<T>.Count;
+            var vx = Vector256.Create(xr);
+            var vwr = Vector256.Create(wr);
+            for (; c <= len - vw; c += vw)
+            {
+                var v = SimdOps.Fnma(vx, Vector256.Load(w + c), Vector256.Load(row + c));
+                Vector256.Store(SimdOps.Fnma(vwr, Vector256.Load(x + c), v), row + c);
+            }
+        }
+
+        for (; c < len; c++)
+        {
+            row[c] -= (xr * w[c]) + (wr * x[c]);
+        }
+    }
+
+    /// <summary>
+    /// The fused step on one row of the stored upper half (element 0 is the diagonal): when <paramref name="x"/> is
+    /// not null, row[c] −= xr·w[c] + wr·x[c]; then p[c] += row[c]·v[0] for c ≥ 1 (the symmetric contribution) and the
+    /// return value is Σ row[c]·v[c].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static T SymmetricRank2Dot<T>(T* row, T* x, T* w, T xr, T wr, T* v, T* p, int len)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool update = x != null;
+        T d0 = update ? row[0] - ((xr * w[0]) + (wr * x[0])) : row[0];
+        row[0] = d0;
+        T vr = v[0];
+        T sum = d0 * vr;
+        int c = 1;
+        if (SimdOps.Accelerated)
+        {
+            int vw = Vector256<T>.Count;
+            var vx = Vector256.Create(xr);
+            var vwr = Vector256.Create(wr);
+            var vvr = Vector256.Create(vr);
+            var acc0 = Vector256<T>.Zero;
+            var acc1 = Vector256<T>.Zero;
+            for (; c <= len - (2 * vw); c += 2 * vw)
+            {
+                var r0 = Vector256.Load(row + c);
+                var r1 = Vector256.Load(row + c + vw);
+                if (update)
+                {
+                    r0 = SimdOps.Fnma(vx, Vector256.Load(w + c), r0);
+                    r1 = SimdOps.Fnma(vx, Vector256.Load(w + c + vw), r1);
+                    r0 = SimdOps.Fnma(vwr, Vector256.Load(x + c), r0);
+                    r1 = SimdOps.Fnma(vwr, Vector256.Load(x + c + vw), r1);
+                    Vector256.Store(r0, row + c);
+                    Vector256.Store(r1, row + c + vw);
+                }
+
+                acc0 = SimdOps.Fma(r0, Vector256.Load(v + c), acc0);
+                acc1 = SimdOps.Fma(r1, Vector256.Load(v + c + vw), acc1);
+                Vector256.Store(SimdOps.Fma(r0, vvr, Vector256.Load(p + c)), p + c);
+                Vector256.Store(SimdOps.Fma(r1, vvr, Vector256.Load(p + c + vw)), p + c + vw);
+            }
+
+            sum += Vector256.Sum(acc0 + acc1);
+        }
+
+        for (; c < len; c++)
+        {
+            T r = update ? row[c] - ((xr * w[c]) + (wr * x[c])) : row[c];
+            row[c] = r;
+            sum += r * v[c];
+            p[c] += r * vr;
+        }
+
+        return sum;
+    }
+
+    /// <summary>Implicit QL with shifts on (d, e); rotations are accumulated into the rows of <paramref name="z"/> (eigenvectors as rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int TridiagonalQl<T>(T* d, T* e, int n, StridedMatrix<T> z, T* allC, T* allS, int capacity, int* sweeps)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int recorded = 0, sweepCount = 0;
+        T eps = typeof(T) == typeof(double) ? T.CreateTruncating(2.220446049250313e-16) : T.CreateTruncating(1.1920929e-7);
+        T two = T.CreateTruncating(2);
+        e[n - 1] = T.Zero;
+        for (int l = 0; l < n; l++)
+        {
+            int sweepsDone = 0;
+            while (true)
+            {
+                int m = l;
+                for (; m < n - 1; m++)
+                {
+                    T dd = T.Abs(d[m]) + T.Abs(d[m + 1]);
+                    if (T.Abs(e[m]) <= eps * dd)
+                    {
+                        break;
+                    }
+                }
+
+                if (m == l)
+                {
+                    break;
+                }
+
+                if (++sweepsDone > MaxSweepsPerEigenvalue)
+                {
+                    return l + 1;
+                }
+
+                // Shift from the leading 2 × 2 block (Wilkinson), folded into the first rotation.
+                T g = (d[l + 1] - d[l]) / (two * e[l]);
+                T r = Hypot(g, T.One);
+                g = d[m] - d[l] + (e[l] / (g + T.CopySign(r, g)));
+                T s = T.One, c = T.One, p = T.Zero;
+                int count = 0;
+                T* rotC = allC + recorded;
+                T* rotS = allS + recorded;
+                bool deflated = false;
+                for (int i = m - 1; i >= l; i--)
+                {
+                    T f = s * e[i];
+                    T b = c * e[i];
+                    r = Hypot(f, g);
+                    e[i + 1] = r;
+                    if (T.IsZero(r))
+                    {
+                        d[i + 1] -= p;
+                        e[m] = T.Zero;
+                        deflated = true;
+                        break;
+                    }
+
+                    s = f / r;
+                    c = g / r;
+                    g = d[i + 1] - p;
+                    r = ((d[i] - g) * s) + (two * c * b);
+                    p = s * r;
+                    d[i + 1] = g + p;
+                    g = (c * r) - b;
+                    rotC[count] = c;
+                    rotS[count] = s;
+                    count++;
+                }
+
+                // Record the sweep; rotations are applied in batches (see ApplyRotationBatch).
+                sweeps[2 * sweepCount] = m;
+                sweeps[(2 * sweepCount) + 1] = count;
+                sweepCount++;
+                recorded += count;
+                if (recorded > capacity - n || sweepCount == MaxBatchSweeps)
+                {
+                    ApplyRotationBatch(z, sweeps, sweepCount, allC, allS);
+                    recorded = sweepCount = 0;
+                }
+                if (deflated)
+                {
+                    continue;
+                }
+
+                d[l] -= p;
+                e[l] = g;
+                e[m] = T.Zero;
+            }
+        }
+
+        ApplyRotationBatch(z, sweeps, sweepCount, allC, allS);
+        return 0;
+    }
+
+    /// <summary>
+    /// Applies a batch of recorded sweeps to z, one column block at a time: the block (all rows, 8 vectors wide)
+    /// stays in cache while every sweep of the batch passes over it, so z streams from memory once per batch instead
+    /// of once per sweep.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ApplyRotationBatch<T>(StridedMatrix<T> z, int* sweeps, int sweepCount, T* allC, T* allS)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = z.Cols;
+        int block = 8 * Vector256<T>.Count;
+        for (int col0 = 0; col0 < n; col0 += block)
+        {
+            int width = Math.Min(block, n - col0);
+            int offset = 0;
+            for (int q = 0; q < sweepCount; q++)
+            {
+                int count = sweeps[(2 * q) + 1];
+                ApplyRotationChain(z.Slice(0, col0, z.Rows, width), sweeps[2 * q], count, allC + offset, allS + offset);
+                offset += count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Applies the rotations of one sweep to the rows of z: rotation q acts on rows (i, i+1) with i = top − 1 − q,
+    /// as row[i+1] ← s·row[i] + c·row[i+1], row[i] ← c·row[i] − s·row[i+1]. The running row is kept in registers,
+    /// so each rotation costs one load and one store per vector.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ApplyRotationChain<T>(StridedMatrix<T> z, int top, int count, T* rotC, T* rotS)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (count == 0)
+        {
+            return;
+        }
+
+        int n = z.Cols;
+        nint rs = z.RowStride;
+        int col = 0;
+        if (SimdOps.Accelerated)
+        {
+            // Eight independent vector chains hide the latency of the carried row (multiply + FMA per rotation).
+            int w = Vector256<T>.Count;
+            for (; col <= n - (8 * w); col += 8 * w)
+            {
+                T* rowI = z.Ptr(top, col);
+                var k0 = Vector256.Load(rowI);
+                var k1 = Vector256.Load(rowI + w);
+                var k2 = Vector256.Load(rowI + (2 * w));
+                var k3 = Vector256.Load(rowI + (3 * w));
+                var k4 = Vector256.Load(rowI + (4 * w));
+                var k5 = Vector256.Load(rowI + (5 * w));
+                var k6 = Vector256.Load(rowI + (6 * w));
+                var k7 = Vector256.Load(rowI + (7 * w));
+                for (int q = 0; q < count; q++)
+                {
+                    T* next = rowI - rs;
+                    var vc = Vector256.Create(rotC[q]);
+                    var vs = Vector256.Create(rotS[q]);
+                    Rotate(next, rowI, vc, vs, ref k0);
+                    Rotate(next + w, rowI + w, vc, vs, ref k1);
+                    Rotate(next + (2 * w), rowI + (2 * w), vc, vs, ref k2);
+                    Rotate(next + (3 * w), rowI + (3 * w), vc, vs, ref k3);
+                    Rotate(next + (4 * w), rowI + (4 * w), vc, vs, ref k4);
+                    Rotate(next + (5 * w), rowI + (5 * w), vc, vs, ref k5);
+                    Rotate(next + (6 * w), rowI + (6 * w), vc, vs, ref k6);
+                    Rotate(next + (7 * w), rowI + (7 * w), vc, vs, ref k7);
+                    rowI = next;
+                }
+
+                Vector256.Store(k0, rowI);
+                Vector256.Store(k1, rowI + w);
+                Vector256.Store(k2, rowI + (2 * w));
+                Vector256.Store(k3, rowI + (3 * w));
+                Vector256.Store(k4, rowI + (4 * w));
+                Vector256.Store(k5, rowI + (5 * w));
+                Vector256.Store(k6, rowI + (6 * w));
+                Vector256.Store(k7, rowI + (7 * w));
+            }
+
+            for (; col <= n - w; col += w)
+            {
+                T* rowI = z.Ptr(top, col);
+                var k0 = Vector256.Load(rowI);
+                for (int q = 0; q < count; q++)
+                {
+                    T* next = rowI - rs;
+                    Rotate(next, rowI, Vector256.Create(rotC[q]), Vector256.Create(rotS[q]), ref k0);
+                    rowI = next;
+                }
+
+                Vector256.Store(k0, rowI);
+            }
+        }
+
+        for (; col < n; col++)
+        {
+            T* rowI = z.Ptr(top, col);
+            T carry = *rowI;
+            for (int q = 0; q < count; q++)
+            {
+                T* next = rowI - rs;
+                T x = *next;
+                *rowI = (rotS[q] * x) + (rotC[q] * carry);
+                carry = (rotC[q] * x) - (rotS[q] * carry);
+                rowI = next;
+            }
+
+            *rowI = carry;
+        }
+    }
+
+    /// <summary>One rotation of the chain on one vector: stores the finished row below, keeps the running row in <paramref name="carry"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rotate<T>(T* next, T* done, Vector256<T> c, Vector256<T> s, ref Vector256<T> carry)
+        where T : unmanaged
+    {
+        var x = Vector256.Load(next);
+        Vector256.Store(SimdOps.Fma(s, x, c * carry), done);
+        carry = SimdOps.Fnma(s, carry, c * x);
+    }
+
+    /// <summary>Reflectors per block of the compact-WY back-transformation.</summary>
+    private const int WyBlock = 64;
+
+    /// <summary>
+    /// Rows of z (eigenvectors of the tridiagonal matrix, as rows) ← rows of (Q·Zᵀᵀ)ᵀ = z·Qᵀ with Q = H₀·H₁⋯H_{n−3}.
+    /// Reflectors are applied in blocks of <see cref="WyBlock"/> in compact WY form P = I − Y·T·Yᵀ (Schreiber and
+    /// Van Loan, SIAM J. Sci. Stat. Comput. 10(1), 1989; LAPACK <c>dlarft</c>/<c>dlarfb</c>): z ← z − ((z·Y)·Tᵀ)·Yᵀ,
+    /// two GEMMs per block.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BackTransform<T>(StridedMatrix<T> a, T* tau, StridedMatrix<T> z)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = a.Rows;
+        int reflectors = n - 2;
+        if (reflectors <= 0)
+        {
+            return;
+        }
+
+        T* tData = KernelScratch.Get<T>(KernelScratch.Block, WyBlock * WyBlock);
+        T* yData = KernelScratch.Get<T>(KernelScratch.Panel, (long)WyBlock * n);
+        T* wData = KernelScratch.Get<T>(KernelScratch.EigenPanel, (long)WyBlock * n);
+        for (int j = (reflectors - 1) / WyBlock * WyBlock; j >= 0; j -= WyBlock)
+        {
+            int nb = Math.Min(WyBlock, reflectors - j);
+            int len = n - j - 1; // the block acts on coordinates j+1 .. n−1
+
+            // Yᵀ (nb × len): row q is reflector j+q, zero before its unit leading entry.
+            var yt = StridedMatrix<T>.RowMajor(yData, nb, len, len);
+            for (int q = 0; q < nb; q++)
+            {
+                T* dst = yt.Ptr(q, 0);
+                new Span<T>(dst, q).Clear();
+                new Span<T>(a.Ptr(j + q, j + 1 + q), len - q).CopyTo(new Span<T>(dst + q, len - q));
+            }
+
+            // T (nb × nb, upper): T[q,q] = τ_q, T[0:q, q] = −τ_q·T[0:q, 0:q]·(Yᵀ[0:q]·y_q).
+            var tm = StridedMatrix<T>.RowMajor(tData, nb, nb, nb);
+            for (int q = 0; q < nb; q++)
+            {
+                T tq = tau[j + q];
+                for (int p = 0; p < q; p++)
+                {
+                    tm[q, p] = T.Zero;
+                    tm[p, q] = -tq * SimdOps.Dot(yt.Ptr(p, q), yt.Ptr(q, q), len - q);
+                }
+
+                for (int p = 0; p < q; p++)
+                {
+                    T sum = T.Zero;
+                    for (int r = p; r < q; r++)
+                    {
+                        sum += tm[p, r] * tm[r, q];
+                    }
+
+                    tm[p, q] = sum;
+                }
+
+                tm[q, q] = tq;
+            }
+
+            // W = z[:, j+1:]·Y; W ← W·Tᵀ; z[:, j+1:] −= W·Yᵀ.
+            var zs = z.Slice(0, j + 1, n, len);
+            var w = StridedMatrix<T>.RowMajor(wData, n, nb, nb);
+            PackedGemm.Multiply(zs, yt.Transposed, w, T.One, T.Zero);
+            for (int r = 0; r < n; r++)
+            {
+                T* wr = w.Ptr(r, 0);
+                for (int q = 0; q < nb; q++)
+                {
+                    T sum = T.Zero;
+                    for (int p = q; p < nb; p++)
+                    {
+                        sum += tm[q, p] * wr[p];
+                    }
+
+                    wr[q] = sum;
+                }
+            }
+
+            PackedGemm.Multiply(w, yt, zs, -T.One, T.One);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static T Norm2<T>(T* x, int length)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // Scaled to avoid overflow/underflow of the squares.
+        T scale = T.Zero;
+        for (int i = 0; i < length; i++)
+        {
+            scale = T.Max(scale, T.Abs(x[i]));
+        }
+
+        if (T.IsZero(scale) || !T.IsFinite(scale))
+        {
+            return scale;
+        }
+
+        T sum = T.Zero;
+        T inv = T.One / scale;
+        for (int i = 0; i < length; i++)
+        {
+            T v = x[i] * inv;
+            sum += v * v;
+        }
+
+        return scale * T.Sqrt(sum);
+    }
+
+    private static T Hypot<T>(T x, T y)
+        where T : unmanaged, IFloatingPointIeee754<T> => T.Hypot(x, y);
+}
