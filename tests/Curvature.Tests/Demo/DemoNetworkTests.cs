@@ -40,7 +40,7 @@ public sealed class DemoNetworkTests
     }
 
     private static double LossAt(Model model, Batch batch) =>
-        Loss.Evaluate(model.LossKind, model.Network.Forward(batch.Inputs), batch, Span2D<double>.Empty, out _);
+        Curvature.Demo.NeuralNet.Loss.Evaluate(model.LossKind, model.Network.Forward(batch.Inputs), batch, Span2D<double>.Empty, out _);
 
     [Theory]
     [InlineData(LossKind.MeanSquaredError)]
