@@ -218,34 +218,20 @@ public sealed unsafe class NativeBackend : CurvatureBackend
     private protected override int PotrfCore(MatrixRef<double> a, bool lower)
     {
         EnsureLapackSquare(a.Rows, a.Stride);
-        int order = FiniteLeadingOrder(a, lower);
-        if (order == 0)
-        {
-            return 1;
-        }
-
         ref double ra = ref a.Origin;
         fixed (double* pa = &ra)
         {
-            int info = CheckInfo(_lib.Potrf(lower, order, pa, a.Stride), "potrf");
-            return info != 0 || order == a.Rows ? info : order + 1;
+            return CheckInfo(_lib.Potrf(lower, a.Rows, pa, a.Stride), "potrf");
         }
     }
 
     private protected override int PotrfCore(MatrixRef<float> a, bool lower)
     {
         EnsureLapackSquare(a.Rows, a.Stride);
-        int order = FiniteLeadingOrder(a, lower);
-        if (order == 0)
-        {
-            return 1;
-        }
-
         ref float ra = ref a.Origin;
         fixed (float* pa = &ra)
         {
-            int info = CheckInfo(_lib.Potrf(lower, order, pa, a.Stride), "potrf");
-            return info != 0 || order == a.Rows ? info : order + 1;
+            return CheckInfo(_lib.Potrf(lower, a.Rows, pa, a.Stride), "potrf");
         }
     }
 
@@ -305,10 +291,6 @@ public sealed unsafe class NativeBackend : CurvatureBackend
     {
         int n = a.Rows, lda = a.Stride;
         EnsureLapackSquare(n, lda);
-        if (FiniteLeadingOrder(a, lower) != n)
-        {
-            return 1; // non-finite input: reported as a failure, A untouched (see FiniteLeadingOrder)
-        }
 
         var workspace = NativeWorkspace.Current;
         int info;
@@ -339,10 +321,6 @@ public sealed unsafe class NativeBackend : CurvatureBackend
     {
         int n = a.Rows, lda = a.Stride;
         EnsureLapackSquare(n, lda);
-        if (FiniteLeadingOrder(a, lower) != n)
-        {
-            return 1; // non-finite input: reported as a failure, A untouched (see FiniteLeadingOrder)
-        }
 
         var workspace = NativeWorkspace.Current;
         int info;
@@ -370,55 +348,6 @@ public sealed unsafe class NativeBackend : CurvatureBackend
     }
 
     // ───────────────────────────── helpers ─────────────────────────────
-
-    /// <summary>
-    /// The order of the largest leading block whose stored triangle is all finite (n when everything is finite).
-    /// </summary>
-    /// <remarks>LAPACK does not agree with itself on non-finite input: OpenBLAS's ?potrf reports success on a matrix
-    /// holding NaN, and ?syevd may return info = 0 with NaN eigenvalues. So the native backend screens the triangle it
-    /// is about to read (O(n²) against the routine's O(n³)): ?potrf factors only the finite leading block and reports
-    /// <c>info = order + 1</c> when that block is positive definite — the info the managed backend's column-by-column
-    /// algorithm produces, since a non-finite entry in row i of the factor makes pivot i non-positive or NaN — and
-    /// ?syevd reports failure (info = 1) without touching A.</remarks>
-    private static int FiniteLeadingOrder<T>(MatrixRef<T> a, bool lower)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-    {
-        int n = a.Rows;
-        if (lower)
-        {
-            // Row i of the lower triangle is row i of L.
-            for (int i = 0; i < n; i++)
-            {
-                var row = a.Row(i)[..(i + 1)];
-                foreach (T v in row)
-                {
-                    if (!T.IsFinite(v))
-                    {
-                        return i;
-                    }
-                }
-            }
-
-            return n;
-        }
-
-        // Upper: element (p, i), p ≤ i, is L(i, p); the order is the smallest column holding a non-finite entry.
-        int order = n;
-        for (int p = 0; p < n && p < order; p++)
-        {
-            var row = a.Row(p);
-            for (int i = p; i < order; i++)
-            {
-                if (!T.IsFinite(row[i]))
-                {
-                    order = i;
-                    break;
-                }
-            }
-        }
-
-        return order;
-    }
 
     /// <summary>Workspace sizes: the larger of the provider's answer and LAPACK's documented minimum for jobz = 'V'
     /// (1 + 6n + 2n², 3 + 5n). The minimum also guards against a single-precision query that rounded down.</summary>

@@ -55,7 +55,7 @@ public abstract class CurvatureBackend
     /// <param name="b">Row-major B; op(B) is <c>k × n</c>.</param>
     /// <param name="transposeB">Whether op(B) = Bᵀ.</param>
     /// <param name="c">Row-major C, <c>m × n</c>; must not overlap A or B.</param>
-    /// <param name="alpha">Scale of the product.</param>
+    /// <param name="alpha">Scale of the product; when it is 0, A and B are not read.</param>
     /// <param name="beta">Scale of C's old value; when it is 0, C is not read (NaN in C does not propagate).</param>
     /// <remarks>BLAS <c>?GEMM</c> (<c>cblas_sgemm</c> / <c>cblas_dgemm</c>, row-major).</remarks>
     public void MatrixMultiply<T>(ReadOnlySpan2D<T> a, Transpose transposeA, ReadOnlySpan2D<T> b, Transpose transposeB, Span2D<T> c, T alpha, T beta)
@@ -97,6 +97,11 @@ public abstract class CurvatureBackend
         if (mc.IsEmpty)
         {
             return;
+        }
+
+        if (T.IsZero(alpha))
+        {
+            k = 0; // BLAS semantics: with α = 0, A and B are not referenced (NaN in them does not propagate)
         }
 
         if (typeof(T) == typeof(double))
@@ -152,6 +157,11 @@ public abstract class CurvatureBackend
             return;
         }
 
+        if (T.IsZero(alpha))
+        {
+            k = 0; // BLAS semantics: with α = 0, A is not referenced
+        }
+
         bool lower = triangle == Triangle.Lower;
         if (typeof(T) == typeof(double))
         {
@@ -169,7 +179,9 @@ public abstract class CurvatureBackend
     /// <param name="a">Row-major symmetric A (<c>n × n</c>); only <paramref name="triangle"/> is read and overwritten by the factor.</param>
     /// <param name="triangle">The triangle holding A on entry and the factor on exit; the other one is untouched.</param>
     /// <returns>The status; on failure <c>info = k</c> means the leading minor of order k is not positive definite,
-    /// and the triangle holds a partial factorisation.</returns>
+    /// and the triangle holds a partial factorisation. A non-finite entry counts as a failed pivot: the finite leading
+    /// block is factored and <c>info</c> is the order of the first leading minor that holds a NaN or infinity (when no
+    /// earlier pivot failed).</returns>
     /// <remarks>LAPACK <c>?POTRF</c> (column-major routine with <c>uplo</c> swapped: row-major lower = column-major upper).</remarks>
     public FactorizationStatus TryCholeskyFactor<T>(Span2D<T> a, Triangle triangle)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -183,9 +195,24 @@ public abstract class CurvatureBackend
         }
 
         bool lower = triangle == Triangle.Lower;
+
+        // Non-finite entries: LAPACK implementations disagree (OpenBLAS reports success on NaN), so every backend
+        // factors only the finite leading block and reports info = order + 1, as a column-by-column Cholesky would.
+        int order = SymmetricStorage.FiniteLeadingOrder(ma, lower);
+        if (order == 0)
+        {
+            return new FactorizationStatus("potrf", 1);
+        }
+
+        var leading = order == ma.Rows ? ma : new MatrixRef<T>(ref ma.Origin, order, order, ma.Stride);
         int info = typeof(T) == typeof(double)
-            ? PotrfCore(ma.As<double>(), lower)
-            : PotrfCore(ma.As<float>(), lower);
+            ? PotrfCore(leading.As<double>(), lower)
+            : PotrfCore(leading.As<float>(), lower);
+        if (info == 0 && order < ma.Rows)
+        {
+            info = order + 1;
+        }
+
         return new FactorizationStatus("potrf", info);
     }
 
@@ -309,7 +336,8 @@ public abstract class CurvatureBackend
     /// <c>eigenvalues[j]</c>), as <c>torch.linalg.eigh</c> returns them.</param>
     /// <param name="triangle">The triangle of A that is read.</param>
     /// <param name="eigenvalues">Destination for the n eigenvalues, in ascending order.</param>
-    /// <returns>The status; a positive <c>info</c> means the algorithm failed to converge (A's contents are then undefined).</returns>
+    /// <returns>The status; a positive <c>info</c> means the algorithm failed to converge (A's contents are then undefined),
+    /// or that the triangle read holds NaN or infinity (<c>info = 1</c>, A untouched).</returns>
     /// <remarks>LAPACK <c>?SYEVD</c> (column-major with <c>uplo</c> swapped; the eigenvector rows it leaves in the
     /// row-major buffer are transposed in place). Sign rule, identical on every backend: in each eigenvector the
     /// entry of largest magnitude is positive (the lowest index wins a tie).</remarks>
@@ -332,6 +360,11 @@ public abstract class CurvatureBackend
         }
 
         bool lower = triangle == Triangle.Lower;
+        if (SymmetricStorage.FiniteLeadingOrder(ma, lower) != n)
+        {
+            return new FactorizationStatus("syevd", 1); // non-finite input: a failure on every backend, A untouched
+        }
+
         int info;
         if (typeof(T) == typeof(double))
         {

@@ -81,4 +81,53 @@ internal static class SymmetricStorage
             }
         }
     }
+
+    /// <summary>
+    /// The order of the largest leading block whose stored triangle is all finite (n when everything is finite).
+    /// </summary>
+    /// <remarks>LAPACK does not agree with itself on non-finite input: OpenBLAS's ?potrf reports success on a matrix
+    /// holding NaN, and ?syevd may return info = 0 with NaN eigenvalues. So shared code screens the triangle a backend
+    /// is about to read, before dispatch, for every backend (O(n²) against the routine's O(n³)): ?potrf factors only the finite leading block and reports
+    /// <c>info = order + 1</c> when that block is positive definite — the info a column-by-column
+    /// algorithm produces, since a non-finite entry in row i of the factor makes pivot i non-positive or NaN — and
+    /// ?syevd reports failure (info = 1) without touching A.</remarks>
+    public static int FiniteLeadingOrder<T>(MatrixRef<T> a, bool lower)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int n = a.Rows;
+        if (lower)
+        {
+            // Row i of the lower triangle is row i of L.
+            for (int i = 0; i < n; i++)
+            {
+                var row = a.Row(i)[..(i + 1)];
+                foreach (T v in row)
+                {
+                    if (!T.IsFinite(v))
+                    {
+                        return i;
+                    }
+                }
+            }
+
+            return n;
+        }
+
+        // Upper: element (p, i), p ≤ i, is L(i, p); the order is the smallest column holding a non-finite entry.
+        int order = n;
+        for (int p = 0; p < n && p < order; p++)
+        {
+            var row = a.Row(p);
+            for (int i = p; i < order; i++)
+            {
+                if (!T.IsFinite(row[i]))
+                {
+                    order = i;
+                    break;
+                }
+            }
+        }
+
+        return order;
+    }
 }
