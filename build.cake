@@ -61,7 +61,47 @@ Task("Test")
     {
         // The native libraries were just installed: their tests must run (fail, not skip).
         var env = new Dictionary<string, string> { ["CURVATURE_REQUIRE_NATIVE"] = "1" };
-        Run("dotnet", $"test --project tests/Curvature.Tests/Curvature.Tests.csproj -c {configuration} --no-build", env);
+
+        // The reference cases on every backend, one line per case, so the log shows MKL and OpenBLAS at work
+        // (the test suite runs the same checks again as tests).
+        int conformanceFailures = 0;
+        foreach (var backend in new[] { "managed", "openblas", "mkl" })
+        {
+            Information($"> conformance runner, backend {backend}");
+            var settings = new ProcessSettings
+            {
+                Arguments = $"run -c {configuration} --no-build --project tests/Curvature.Conformance/Curvature.Conformance.csproj -- tests/data/reference --backend {backend}",
+                WorkingDirectory = root,
+            };
+            if (StartProcess("dotnet", settings) != 0) conformanceFailures++;
+        }
+
+        // The test suite; its counts are repeated as the last line ("N passed, M failed").
+        var testSettings = new ProcessSettings
+        {
+            Arguments = $"test --project tests/Curvature.Tests/Curvature.Tests.csproj -c {configuration} --no-build",
+            WorkingDirectory = root,
+            EnvironmentVariables = env,
+            RedirectStandardOutput = true,
+        };
+        Information($"> dotnet {testSettings.Arguments.Render()}");
+        int exit = StartProcess("dotnet", testSettings, out IEnumerable<string> lines);
+        int passed = 0, failed = 0, skipped = 0;
+        foreach (var line in lines)
+        {
+            Console.WriteLine(line);
+            var t = line.Trim();
+            if (t.StartsWith("succeeded:")) passed += int.Parse(t.Substring(10).Trim());
+            else if (t.StartsWith("failed:")) failed += int.Parse(t.Substring(7).Trim());
+            else if (t.StartsWith("skipped:")) skipped += int.Parse(t.Substring(8).Trim());
+        }
+
+        if (exit != 0 && failed == 0) failed = 1; // the runner failed without reporting a count
+        Console.WriteLine($"Tests: {passed} passed, {failed} failed, {skipped} skipped");
+        if (exit != 0 || conformanceFailures != 0)
+        {
+            throw new Exception($"Tests failed (test exit code {exit}, conformance backends failing: {conformanceFailures}).");
+        }
     });
 
 Task("Demo")
