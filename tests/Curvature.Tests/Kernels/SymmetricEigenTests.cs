@@ -63,6 +63,33 @@ public class SymmetricEigenTests
         Check<float>(b, diag, Triangle.Upper, 1, values.Order().ToArray());
     }
 
+    /// <summary>
+    /// Rank-deficient PSD Gram matrices XᵀX with fewer rows than columns (K-FAC factors of small batches): a large
+    /// cluster of zero eigenvalues, whose tridiagonal form has near-zero diagonal entries next to tiny off-diagonals.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void RankDeficientGram_Converges(string backend)
+    {
+        var b = TestBackends.Get(backend);
+        foreach (var (rows, n) in new[] { (3, 49), (10, 64), (32, 130), (100, 300), (64, 577) })
+        {
+            var rng = new Random((rows * 1000) + n);
+            var x = new double[rows, n];
+            for (int i = 0; i < rows; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    x[i, j] = (rng.NextDouble() * 2) - 1;
+                }
+            }
+
+            var a = DenseOracle.Multiply(DenseOracle.Transpose(x), x);
+            Check<double>(b, a, n % 2 == 0 ? Triangle.Lower : Triangle.Upper, 1, oracle: null);
+            Check<float>(b, a, Triangle.Lower, 0, oracle: null);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
     public void NaNInput_TerminatesAndDoesNotReportCleanSuccess(string backend)

@@ -13,8 +13,10 @@ namespace Curvature.Backends.Managed.Internals;
 /// Algorithms as in Golub and Van Loan, "Matrix Computations" (4th ed.), §8.3 (tridiagonalisation) and the
 /// implicit QL iteration of Bowdler, Martin, Reinsch and Wilkinson (Numer. Math. 11, 1968; EISPACK <c>tql2</c>).
 /// <c>float</c> input is computed in <c>float</c> (like LAPACK <c>ssyevd</c>): eigenvalues are accurate to about
-/// n·2⁻²³·‖A‖ and eigenvectors are orthonormal to about n·2⁻²³. Each eigenvalue gets at most 30 QL sweeps; if
-/// that is not enough (e.g. NaN input) the routine returns <c>info = l + 1</c> for the first unconverged index l.
+/// n·2⁻²³·‖A‖ and eigenvectors are orthonormal to about n·2⁻²³. An off-diagonal entry is negligible when it is
+/// below ε times its diagonal neighbours or ε times the tridiagonal matrix's scale (EISPACK <c>tql2</c>'s test);
+/// the iteration gets at most 30·n QL sweeps in all (as LAPACK <c>?steqr</c>); if that is not enough (e.g. NaN
+/// input) the routine returns <c>info = l + 1</c> for the first unconverged index l.
 /// </remarks>
 [SkipLocalsInit]
 internal static unsafe class SymmetricEigenKernels
@@ -330,16 +332,28 @@ internal static unsafe class SymmetricEigenKernels
         T eps = typeof(T) == typeof(double) ? T.CreateTruncating(2.220446049250313e-16) : T.CreateTruncating(1.1920929e-7);
         T two = T.CreateTruncating(2);
         e[n - 1] = T.Zero;
+
+        // Negligible off-diagonal: relative to its diagonal neighbours, or (as EISPACK tql2) to the matrix scale.
+        // The absolute test is what lets clusters of zero eigenvalues (rank-deficient Gram matrices) split: there
+        // both neighbours tend to zero and the relative test alone may never be met.
+        T scale = T.Zero;
+        for (int i = 0; i < n; i++)
+        {
+            scale = T.Max(scale, T.Abs(d[i]) + T.Abs(e[i]));
+        }
+
+        T absoluteTolerance = eps * scale;
+        int sweepBudget = MaxSweepsPerEigenvalue * n; // LAPACK ?steqr: at most 30·n iterations in all
         for (int l = 0; l < n; l++)
         {
-            int sweepsDone = 0;
             while (true)
             {
                 int m = l;
                 for (; m < n - 1; m++)
                 {
                     T dd = T.Abs(d[m]) + T.Abs(d[m + 1]);
-                    if (T.Abs(e[m]) <= eps * dd)
+                    T off = T.Abs(e[m]);
+                    if (off <= eps * dd || off <= absoluteTolerance)
                     {
                         break;
                     }
@@ -350,7 +364,7 @@ internal static unsafe class SymmetricEigenKernels
                     break;
                 }
 
-                if (++sweepsDone > MaxSweepsPerEigenvalue)
+                if (--sweepBudget < 0 || !T.IsFinite(scale))
                 {
                     return l + 1;
                 }
