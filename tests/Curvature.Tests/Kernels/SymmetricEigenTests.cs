@@ -23,11 +23,16 @@ public class SymmetricEigenTests
 
     [Theory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
-    public void Large_257(string backend)
+    public void Large_BlockedReduction(string backend)
     {
+        // Orders around and above the managed solver's blocked-reduction crossover (one and several panels).
         var b = TestBackends.Get(backend);
-        var a = DenseOracle.RandomSymmetric(257, new Random(257));
-        Check<double>(b, a, Triangle.Lower, 7, oracle: null);
+        foreach (int n in new[] { 161, 257, 419 })
+        {
+            var a = DenseOracle.RandomSymmetric(n, new Random(n));
+            Check<double>(b, a, n % 2 == 0 ? Triangle.Upper : Triangle.Lower, 7, oracle: null);
+            Check<float>(b, a, Triangle.Upper, 1, oracle: null);
+        }
     }
 
     [Theory]

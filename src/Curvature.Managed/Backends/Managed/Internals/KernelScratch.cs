@@ -35,7 +35,10 @@ internal static unsafe class KernelScratch
     /// <summary>Recorded rotations of the eigensolver's QL sweeps.</summary>
     public const int EigenRotations = 8;
 
-    private const int SlotCount = 9;
+    /// <summary>Panel vectors [V | W] and [W | V] of the eigensolver's blocked tridiagonal reduction.</summary>
+    public const int EigenReduction = 9;
+
+    private const int SlotCount = 10;
 
     [ThreadStatic]
     private static byte[]?[]? t_buffers;

@@ -5,7 +5,8 @@ using System.Runtime.Intrinsics;
 namespace Curvature.Backends.Managed.Internals;
 
 /// <summary>
-/// Real symmetric eigensolver: Householder reduction to tridiagonal form, the implicit QL algorithm with
+/// Real symmetric eigensolver: Householder reduction to tridiagonal form (blocked, with rank-2k trailing updates
+/// through the packed GEMM, from order 160), the implicit QL algorithm with
 /// Wilkinson-type shifts on the tridiagonal matrix (rotations recorded per sweep and applied to the eigenvector
 /// rows in cache-friendly chunks), back-transformation by the stored reflectors, eigenvalues sorted ascending.
 /// </summary>
@@ -61,7 +62,8 @@ internal static unsafe class SymmetricEigenKernels
         T* zt = KernelScratch.Get<T>(KernelScratch.EigenVectors, (long)n * n);
         var z = StridedMatrix<T>.RowMajor(zt, n, n, n);
 
-        Tridiagonalize(a, d, e, tau, buffer0, buffer1);
+        int start = n >= BlockedReductionMinOrder ? TridiagonalizeBlocked(a, d, e, tau, buffer0) : 0;
+        Tridiagonalize(a, start, d, e, tau, buffer0, buffer1);
 
         for (int i = 0; i < n; i++)
         {
@@ -121,15 +123,154 @@ internal static unsafe class SymmetricEigenKernels
         return 0;
     }
 
+    /// <summary>Order from which the reduction is blocked (below it the unblocked one-pass form is faster).</summary>
+    private const int BlockedReductionMinOrder = 160;
+
+    /// <summary>Reflectors per panel of the blocked reduction.</summary>
+    private const int ReductionBlock = 32;
+
+    /// <summary>The blocked reduction stops when this many rows remain; the unblocked form finishes them.</summary>
+    private const int UnblockedTail = 96;
+
+    /// <summary>
+    /// Blocked Householder tridiagonalisation (LAPACK <c>?sytrd</c>/<c>?latrd</c> structure, Golub and Van Loan
+    /// §8.3.1 with the panel form of Dongarra, Hammarling and Sorensen, 1989) of the leading rows of the matrix in the
+    /// upper triangle of <paramref name="a"/>: for each panel of <see cref="ReductionBlock"/> reflectors only the
+    /// panel rows are updated as the reflectors are formed, their vectors V and W (with A ← A − V·Wᵀ − W·Vᵀ) are
+    /// collected, and the trailing matrix gets the whole panel's rank-2k update at once through the packed GEMM
+    /// (SYR2K-style, upper triangle only). Produces the same d, e, tau and stored reflectors as the unblocked
+    /// form; returns the index from which the unblocked form must continue (the trailing matrix is up to date there).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int TridiagonalizeBlocked<T>(StridedMatrix<T> a, T* d, T* e, T* tau, T* p)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = a.Rows;
+        const int nb = ReductionBlock;
+        const int width = 2 * nb;
+        T half = T.CreateTruncating(0.5);
+
+        // Panel storage, one row per coordinate c ≥ i0 (row c − i0): left[c] = [V(c, ·) | W(c, ·)],
+        // right[c] = [W(c, ·) | V(c, ·)], so A(r, c) −= left[c]·right[r] and the trailing update is −left·rightᵀ.
+        T* left = KernelScratch.Get<T>(KernelScratch.EigenReduction, 2L * n * width);
+        T* right = left + ((long)n * width);
+        T* u = stackalloc T[width];
+
+        int i0 = 0;
+        for (; n - i0 - nb > UnblockedTail; i0 += nb)
+        {
+            int m = n - i0;
+            new Span<T>(left, m * width).Clear();
+            new Span<T>(right, m * width).Clear();
+            for (int k = 0; k < nb; k++)
+            {
+                int i = i0 + k;
+                int len = n - i - 1;
+
+                // Bring row i (coordinates i ..) up to date with the panel's earlier reflectors.
+                T* rowI = a.Ptr(i, i);
+                T* rightI = right + ((long)k * width);
+                if (k > 0)
+                {
+                    for (int c = 0; c <= len; c++)
+                    {
+                        rowI[c] -= SimdOps.Dot(left + ((long)(k + c) * width), rightI, width);
+                    }
+                }
+
+                d[i] = rowI[0];
+
+                // Reflector H = I − τ·v·vᵀ with H·x = β·e₁ (len ≥ 2 here).
+                T* x = rowI + 1;
+                T alpha = x[0];
+                T xnorm = Norm2(x + 1, len - 1);
+                T t = T.Zero;
+                if (T.IsZero(xnorm))
+                {
+                    e[i] = alpha;
+                }
+                else
+                {
+                    T beta = -T.CopySign(T.Hypot(alpha, xnorm), alpha);
+                    t = (beta - alpha) / beta;
+                    T scale = T.One / (alpha - beta);
+                    for (int q = 1; q < len; q++)
+                    {
+                        x[q] *= scale;
+                    }
+
+                    e[i] = beta;
+                }
+
+                tau[i] = t;
+                x[0] = T.One;
+
+                // p = A22·v from the stored upper half of the trailing rows (not yet updated by this panel) ...
+                new Span<T>(p, len).Clear();
+                if (!T.IsZero(t))
+                {
+                    for (int r = 0; r < len; r++)
+                    {
+                        int g = i + 1 + r;
+                        p[r] += SymmetricRank2Dot(a.Ptr(g, g), null, null, T.Zero, T.Zero, x + r, p + r, len - r);
+                    }
+
+                    // ... minus the panel's pending part: p −= V·(Wᵀv) + W·(Vᵀv) = left·(rightᵀ v).
+                    if (k > 0)
+                    {
+                        new Span<T>(u, width).Clear();
+                        for (int r = 0; r < len; r++)
+                        {
+                            SimdOps.Axpy(u, right + ((long)(k + 1 + r) * width), x[r], width);
+                        }
+
+                        for (int r = 0; r < len; r++)
+                        {
+                            p[r] -= SimdOps.Dot(left + ((long)(k + 1 + r) * width), u, width);
+                        }
+                    }
+
+                    // w = τ·p − (τ/2)(τ·pᵀv)·v.
+                    for (int r = 0; r < len; r++)
+                    {
+                        p[r] *= t;
+                    }
+
+                    SimdOps.Axpy(p, x, -half * t * SimdOps.Dot(p, x, len), len);
+                }
+
+                for (int r = 0; r < len; r++)
+                {
+                    T* l = left + ((long)(k + 1 + r) * width);
+                    T* rr = right + ((long)(k + 1 + r) * width);
+                    l[k] = x[r];
+                    rr[nb + k] = x[r];
+                    l[nb + k] = p[r];
+                    rr[k] = p[r];
+                }
+            }
+
+            // Trailing rows: A ← A − left·rightᵀ on the upper triangle.
+            int t0 = i0 + nb;
+            int mt = n - t0;
+            var leftTail = StridedMatrix<T>.RowMajor(left + ((long)nb * width), mt, width, width);
+            var rightTail = StridedMatrix<T>.RowMajor(right + ((long)nb * width), mt, width, width);
+            PackedGemm.Multiply(leftTail, rightTail.Transposed, a.Slice(t0, t0, mt, mt), -T.One, T.One, CFill.Upper);
+        }
+
+        return i0;
+    }
+
     /// <summary>
     /// Householder tridiagonalisation of the symmetric matrix stored in the upper triangle of <paramref name="a"/>
-    /// (row-major, unit column stride; only the upper triangle is read and updated).
+    /// (row-major, unit column stride; only the upper triangle is read and updated), from row
+    /// <paramref name="start"/> on (rows above it already reduced, the trailing matrix up to date).
     /// Step i annihilates row i beyond the superdiagonal; its reflector v (v₀ = 1) is left in a[i, i+1 ..] and its
     /// scale in tau[i]. d gets the diagonal, e[i] = T[i, i+1]. The rank-2 update of step i − 1 is fused with the
     /// matrix–vector product of step i, so each step makes one pass over the trailing matrix.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tridiagonalize<T>(StridedMatrix<T> a, T* d, T* e, T* tau, T* buffer0, T* buffer1)
+    private static void Tridiagonalize<T>(StridedMatrix<T> a, int start, T* d, T* e, T* tau, T* buffer0, T* buffer1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = a.Rows;
@@ -137,7 +278,7 @@ internal static unsafe class SymmetricEigenKernels
         T* wPrev = buffer0; // w of the pending update (index 0 ↔ coordinate i)
         T* wCur = buffer1;
         T* xPrev = null;    // v of the pending update (index 0 ↔ coordinate i)
-        for (int i = 0; i < n; i++)
+        for (int i = start; i < n; i++)
         {
             int len = n - i - 1;
             if (xPrev != null)
