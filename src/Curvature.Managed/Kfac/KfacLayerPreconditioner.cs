@@ -195,13 +195,14 @@ public sealed class KfacLayerPreconditioner<T> : IDisposable
     }
 
     /// <summary>
-    /// Waits for the background refresh in flight (if any) and swaps its inverse in; returns at once when there is none
-    /// (always in synchronous mode).
+    /// Waits for the background refresh in flight (if any) and swaps its inverse in; if a further refresh became due
+    /// meanwhile, starts and waits for that one too, so afterwards nothing is pending or due. Returns at once when there is
+    /// nothing in flight (always in synchronous mode).
     /// </summary>
     /// <exception cref="MatrixNotPositiveDefiniteException">The background refresh failed (the previous inverse stays).</exception>
     public void WaitForPendingRefresh()
     {
-        _worker?.Wait();
+        SettlePending();
         CollectBackground();
     }
 
@@ -303,6 +304,9 @@ public sealed class KfacLayerPreconditioner<T> : IDisposable
         reader.EnsureAtEnd();
         Commit(state);
     }
+
+    /// <summary>True when a background refresh has finished but was not yet collected (tests wait on it).</summary>
+    internal bool BackgroundRefreshFinishedForTests => _worker is { InFlight: true, IsCompleted: true };
 
     internal (T[] A, T[] G, T[] InverseLeft, T[] InverseRight) SnapshotForTests() =>
         ((T[])_inputFactor.Clone(), (T[])_gradientFactor.Clone(), (T[])_inverse.Front.G.Clone(), (T[])_inverse.Front.A.Clone());
@@ -457,6 +461,11 @@ public sealed class KfacLayerPreconditioner<T> : IDisposable
         if (error is null)
         {
             _inverseLag = _updatesSinceInverse;
+            if (!_disposed && _options.InverseRefresh == KfacInverseRefresh.Background)
+            {
+                // Updates arrived while the job ran and another refresh is due: keep the worker busy.
+                StartBackgroundIfDue();
+            }
         }
         else
         {
@@ -466,10 +475,14 @@ public sealed class KfacLayerPreconditioner<T> : IDisposable
         }
     }
 
+    /// <summary>Waits until no refresh is in flight (a due follow-up refresh included); a failure is kept for the next call.</summary>
     private void SettlePending()
     {
-        _worker?.Wait();
-        SettleFinished();
+        while (_worker is { InFlight: true } worker && _refreshError is null)
+        {
+            worker.Wait();
+            SettleFinished();
+        }
     }
 
     private void DiscardPending()
