@@ -33,7 +33,7 @@ public class KfacBackgroundRefreshTests
 
     [Theory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
-    public void AfterWaiting_MatchesSynchronousBitForBit(string backendName)
+    public void AfterWaiting_MatchesSynchronous(string backendName)
     {
         var backend = TestBackends.Get(backendName);
         var rng = new Random(11);
@@ -52,7 +52,16 @@ public class KfacBackgroundRefreshTests
             var expected = Natural(sync, v);
             var actual = Natural(background, v);
             Assert.Equal(sync.InverseLag, background.InverseLag);
-            Assert.Equal(DenseOracle.Flat(expected), DenseOracle.Flat(actual));
+            if (backendName == "mkl")
+            {
+                // MKL without conditional numerical reproducibility may round differently for differently aligned
+                // buffers (the worker reads a snapshot copy), so only agreement to rounding is required there.
+                Assert.True(DenseOracle.RelativeError(expected, actual) < 1e-12, $"step {step}: {DenseOracle.RelativeError(expected, actual)}");
+            }
+            else
+            {
+                Assert.Equal(DenseOracle.Flat(expected), DenseOracle.Flat(actual));
+            }
         }
     }
 
