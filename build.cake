@@ -161,6 +161,8 @@ Task("__RunBenchmarkDotNet")
         var options = $"{(benchQuick ? "--quick " : "")}--sizes {benchSizesOrDefault}{(benchBackends != "" ? $" --backends {benchBackends}" : "")}";
         Run("dotnet", $"{exe} --verify {options}");
         RunBenchStep("BenchmarkDotNet", "dotnet", $"{exe} {options} --filter \"{benchFilter}\" --artifacts \"{benchArtifacts}\"");
+        // Service-loop latency (issue #7): step-time percentiles, synchronous vs background inverse refresh (about 2 minutes; quick: seconds).
+        RunBenchStep("Latency", "dotnet", $"{exe} --latency{(benchQuick ? " --quick" : "")}{(benchBackends != "" ? $" --backends {benchBackends}" : "")} --latency-out \"{System.IO.Path.Combine(benchOutput, "LATENCY.md")}\"");
     });
 
 Task("__RunBaseline")

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Running;
 using Curvature.Benchmarks.Infrastructure;
+using Curvature.Benchmarks.Latency;
 
 namespace Curvature.Benchmarks;
 
@@ -15,6 +16,8 @@ namespace Curvature.Benchmarks;
 ///   --backends a,b       managed, openblas, mkl (default all; unavailable native ones are skipped)
 ///   --threads 1,2        thread counts of the threaded benchmarks (default 1,2)
 ///   --verify             check the K-FAC step against a dense float64 oracle on every backend, then exit
+///   --latency            service-loop step-time percentiles (sync vs background inverse refresh), writes
+///                        benchmarks/results/LATENCY.md (--latency-out PATH, --latency-steps N, --latency-note TEXT), then exit
 /// </code>
 /// </remarks>
 public static class Program
@@ -24,6 +27,10 @@ public static class Program
     {
         var rest = new List<string>();
         bool verify = false;
+        bool latency = false;
+        string latencyOut = Path.Combine("benchmarks", "results", "LATENCY.md");
+        int? latencySteps = null;
+        string? latencyNote = null;
         for (int i = 0; i < args.Length; i++)
         {
             string arg = args[i];
@@ -34,6 +41,18 @@ public static class Program
                     break;
                 case "--verify":
                     verify = true;
+                    break;
+                case "--latency":
+                    latency = true;
+                    break;
+                case "--latency-out" when i + 1 < args.Length:
+                    latencyOut = args[++i];
+                    break;
+                case "--latency-steps" when i + 1 < args.Length:
+                    latencySteps = ParseList(args[++i], arg)[0];
+                    break;
+                case "--latency-note" when i + 1 < args.Length:
+                    latencyNote = args[++i];
                     break;
                 case "--sizes" when i + 1 < args.Length:
                     BenchmarkSettings.SizesOverride = ParseList(args[++i], arg);
@@ -53,6 +72,11 @@ public static class Program
         if (verify)
         {
             return KfacStepVerifier.Run(Console.Out) ? 0 : 1;
+        }
+
+        if (latency)
+        {
+            return LatencyBenchmark.Run(Console.Out, latencyOut, latencySteps, latencyNote);
         }
 
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.ExceptionServices;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Damping;
@@ -19,9 +20,18 @@ namespace Curvature.Kfac;
 /// construction, <see cref="Update"/> and <see cref="NaturalGradient"/> allocate nothing (on a backend whose kernels do
 /// not allocate).</para>
 /// <para>Every rejected call (wrong shapes, empty batch, NaN/∞, negative damping, a factor that is not positive definite)
-/// leaves the factors and the cached inverses exactly as they were. Not thread-safe.</para>
+/// leaves the factors and the cached inverses exactly as they were. Not thread-safe: one caller thread at a time.</para>
+/// <para>With <see cref="KfacInverseRefresh.Background"/> (<see cref="KfacPreconditionerOptions.InverseRefresh"/>) a due
+/// refresh snapshots the factors (into preallocated buffers) at the end of <see cref="Update"/> and recomputes the inverses on
+/// a dedicated worker thread; the finished inverse is swapped in at the caller's next call (double-buffered: a step never
+/// uses a half-written inverse) and <see cref="NaturalGradient"/> uses the latest complete one, waiting only when there is
+/// none yet. <see cref="InverseLag"/> says how stale it is; <see cref="WaitForPendingRefresh"/> waits for the job in
+/// flight. A refresh that fails (a damped factor not positive definite) keeps the previous inverse and rethrows its
+/// exception from the caller's next call, which then changes nothing. The worker calls the same backend concurrently
+/// with the caller, so the backend must be safe to call from two threads: the managed backend is (per-thread kernel
+/// scratch), native backends are at one BLAS thread per call (their default). <see cref="Dispose"/> stops the worker.</para>
 /// </remarks>
-public sealed class KfacLayerPreconditioner<T>
+public sealed class KfacLayerPreconditioner<T> : IDisposable
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     internal const string CheckpointKind = "Curvature.KfacLayerPreconditioner";
@@ -30,13 +40,17 @@ public sealed class KfacLayerPreconditioner<T>
     private readonly CurvatureBackend _backend;
     private readonly T[] _inputFactor;
     private readonly T[] _gradientFactor;
-    private readonly KroneckerBlockInverse<T> _inverse;
+    private KroneckerBlockInverse<T> _inverse;
     private readonly T[] _packed;
     private readonly T[] _scratch;
     private readonly string _context;
     private KfacPreconditionerOptions _options;
     private KfacInverseOptions _inverseOptions;
     private long _updatesSinceInverse;
+    private long _inverseLag;
+    private BackgroundInverseWorker<T>? _worker;
+    private ExceptionDispatchInfo? _refreshError;
+    private bool _disposed;
 
     /// <summary>Creates the preconditioner with zero factors.</summary>
     /// <param name="backend">The dense kernels.</param>
@@ -95,13 +109,23 @@ public sealed class KfacLayerPreconditioner<T>
     public ReadOnlySpan2D<T> GradientFactor => new(_gradientFactor, OutputSize, OutputSize);
 
     /// <summary>True when the cached inverses are current (they are refreshed lazily by <see cref="NaturalGradient"/>).</summary>
-    public bool InverseIsCurrent => _inverse.IsComputed && _updatesSinceInverse == 0;
+    public bool InverseIsCurrent => _inverse.IsComputed && _inverseLag == 0;
 
-    /// <summary>Replaces the settings (validated first; nothing changes on error). Invalidates the cached inverses.</summary>
+    /// <summary>How many factor updates the inverse in use lags behind the factors (0 when current).</summary>
+    public long InverseLag => _inverseLag;
+
+    /// <summary>True while a background refresh is in flight or finished but not yet swapped in.</summary>
+    public bool IsRefreshPending => _worker is { InFlight: true };
+
+    /// <summary>
+    /// Replaces the settings (validated first; nothing changes on error). Invalidates the cached inverses; a background
+    /// refresh in flight is waited for and discarded (its error too).
+    /// </summary>
     public void Configure(KfacPreconditionerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        DiscardPending();
         _options = options;
         _inverseOptions = options.ToInverseOptions();
         _inverse.Invalidate();
@@ -111,10 +135,14 @@ public sealed class KfacLayerPreconditioner<T>
     /// <param name="activations">Layer inputs, <c>B × InputSize</c>.</param>
     /// <param name="gradients">Output gradients, <c>B × OutputSize</c>.</param>
     /// <exception cref="ArgumentException">Empty batch, mismatched shapes or non-finite values (nothing changes).</exception>
-    /// <remarks>BLAS <c>?SYRK</c>.</remarks>
+    /// <exception cref="MatrixNotPositiveDefiniteException">A background refresh failed (nothing changes; the previous inverse stays).</exception>
+    /// <exception cref="ObjectDisposedException">The preconditioner was disposed.</exception>
+    /// <remarks>BLAS <c>?SYRK</c>. In background mode, starts the refresh when it becomes due.</remarks>
     public void Update(ReadOnlySpan2D<T> activations, ReadOnlySpan2D<T> gradients)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         ValidateBatch(activations, gradients);
+        CollectBackground();
         int batch = activations.Height;
         bool first = UpdateCount == 0;
         double decay = first ? 0 : _options.EmaDecay;
@@ -128,33 +156,81 @@ public sealed class KfacLayerPreconditioner<T>
         FactorMath.MirrorLower(g);
         UpdateCount++;
         _updatesSinceInverse++;
+        _inverseLag++;
+        if (_options.InverseRefresh == KfacInverseRefresh.Background)
+        {
+            StartBackgroundIfDue();
+        }
     }
 
-    /// <summary>Refreshes the cached inverses now if they are due (see <see cref="KfacPreconditionerOptions.InverseUpdatePeriod"/>).</summary>
+    /// <summary>
+    /// Refreshes the cached inverses now if they are due (see <see cref="KfacPreconditionerOptions.InverseUpdatePeriod"/>);
+    /// in background mode the refresh runs on the worker and this call waits for it.
+    /// </summary>
     /// <exception cref="InvalidOperationException">No update has been made yet.</exception>
     /// <exception cref="MatrixNotPositiveDefiniteException">A damped factor is not positive definite (the previous inverses stay).</exception>
+    /// <exception cref="ObjectDisposedException">The preconditioner was disposed.</exception>
     public void RefreshInverse()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CollectBackground();
         if (UpdateCount == 0)
         {
             throw new InvalidOperationException("The K-FAC factors are empty: call Update with a batch first.");
+        }
+
+        if (_options.InverseRefresh == KfacInverseRefresh.Background)
+        {
+            StartBackgroundIfDue();
+            WaitForPendingRefresh();
+            return;
         }
 
         if (!_inverse.IsComputed || _updatesSinceInverse >= _options.InverseUpdatePeriod)
         {
             _inverse.Compute(_backend, _gradientFactor, _inputFactor, _inverseOptions, _context);
             _updatesSinceInverse = 0;
+            _inverseLag = 0;
         }
+    }
+
+    /// <summary>
+    /// Waits for the background refresh in flight (if any) and swaps its inverse in; if a further refresh became due
+    /// meanwhile, starts and waits for that one too, so afterwards nothing is pending or due. Returns at once when there is
+    /// nothing in flight (always in synchronous mode).
+    /// </summary>
+    /// <exception cref="MatrixNotPositiveDefiniteException">The background refresh failed (the previous inverse stays).</exception>
+    public void WaitForPendingRefresh()
+    {
+        SettlePending();
+        CollectBackground();
+    }
+
+    /// <summary>Waits for a background refresh in flight and stops the worker thread. Safe to call more than once.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _worker?.Dispose();
+        _worker = null;
     }
 
     /// <summary>The natural gradient <c>(G + δ_G I)⁻¹ ∇W (A + δ_A I)⁻¹</c> (or the exactly damped product inverse).</summary>
     /// <param name="weightGradient">∇W, <c>OutputSize × InputSize</c>.</param>
     /// <param name="destination">The result, same shape; may not overlap the gradient.</param>
     /// <exception cref="ArgumentException">Shapes do not match or the gradient is not finite.</exception>
-    /// <exception cref="MatrixNotPositiveDefiniteException">A damped factor is not positive definite.</exception>
-    /// <remarks>BLAS <c>?GEMM</c> (two products) after a cached or refreshed inverse.</remarks>
+    /// <exception cref="MatrixNotPositiveDefiniteException">A damped factor is not positive definite (in background mode: the
+    /// refresh that failed; the previous inverse stays).</exception>
+    /// <exception cref="ObjectDisposedException">The preconditioner was disposed.</exception>
+    /// <remarks>BLAS <c>?GEMM</c> (two products) after a cached or refreshed inverse. In background mode, uses the latest
+    /// complete inverse and waits only when there is none yet.</remarks>
     public void NaturalGradient(ReadOnlySpan2D<T> weightGradient, Span2D<T> destination)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (weightGradient.Height != OutputSize || weightGradient.Width != InputSize)
         {
             throw new ArgumentException($"The weight gradient must be {OutputSize} × {InputSize}, but it is {weightGradient.Height} × {weightGradient.Width}.", nameof(weightGradient));
@@ -170,24 +246,47 @@ public sealed class KfacLayerPreconditioner<T>
             throw new ArgumentException("The weight gradient contains NaN or infinity.", nameof(weightGradient));
         }
 
-        RefreshInverse();
+        if (_options.InverseRefresh == KfacInverseRefresh.Background)
+        {
+            CollectBackground();
+            if (UpdateCount == 0)
+            {
+                throw new InvalidOperationException("The K-FAC factors are empty: call Update with a batch first.");
+            }
+
+            StartBackgroundIfDue();
+            if (!_inverse.IsComputed)
+            {
+                WaitForPendingRefresh();
+            }
+        }
+        else
+        {
+            RefreshInverse();
+        }
+
         var packed = new Span2D<T>(_packed, OutputSize, InputSize);
         weightGradient.CopyTo(packed);
         _inverse.ApplyPacked(_backend, packed, new Span2D<T>(_scratch, OutputSize, InputSize), 1);
         packed.CopyTo(destination);
     }
 
-    /// <summary>Zeroes the factors and the update count and drops the cached inverses.</summary>
+    /// <summary>Zeroes the factors and the update count and drops the cached inverses (a background refresh in flight is waited for and discarded).</summary>
     public void Reset()
     {
+        DiscardPending();
         Array.Clear(_inputFactor);
         Array.Clear(_gradientFactor);
         UpdateCount = 0;
         _updatesSinceInverse = 0;
+        _inverseLag = 0;
         _inverse.Invalidate();
     }
 
-    /// <summary>Writes the running state (settings, factors, counts, cached inverses) as a checkpoint.</summary>
+    /// <summary>
+    /// Writes the running state (settings, factors, counts, cached inverses) as a checkpoint. A background refresh in
+    /// flight is waited for and swapped in first (a failed one is reported by the next call, not here).
+    /// </summary>
     public void Save(Stream destination)
     {
         var writer = new CheckpointWriter(destination, CheckpointKind, SchemaVersion);
@@ -197,6 +296,7 @@ public sealed class KfacLayerPreconditioner<T>
 
     /// <summary>Restores a checkpoint written by <see cref="Save"/>.</summary>
     /// <exception cref="CheckpointFormatException">The stream is truncated, corrupted, of another kind, or for other sizes or element type; the state is untouched.</exception>
+    /// <remarks>Keeps this preconditioner's <see cref="KfacPreconditionerOptions.InverseRefresh"/>; a background refresh in flight is discarded.</remarks>
     public void Load(Stream source)
     {
         var reader = CheckpointReader.Open(source, CheckpointKind, SchemaVersion);
@@ -205,11 +305,15 @@ public sealed class KfacLayerPreconditioner<T>
         Commit(state);
     }
 
+    /// <summary>True when a background refresh has finished but was not yet collected (tests wait on it).</summary>
+    internal bool BackgroundRefreshFinishedForTests => _worker is { InFlight: true, IsCompleted: true };
+
     internal (T[] A, T[] G, T[] InverseLeft, T[] InverseRight) SnapshotForTests() =>
         ((T[])_inputFactor.Clone(), (T[])_gradientFactor.Clone(), (T[])_inverse.Front.G.Clone(), (T[])_inverse.Front.A.Clone());
 
     internal void WriteEntries(CheckpointWriter w, string prefix)
     {
+        SettlePending();
         w.WriteString(prefix + "elementType", typeof(T).Name);
         w.WriteInt32(prefix + "inputSize", InputSize);
         w.WriteInt32(prefix + "outputSize", OutputSize);
@@ -254,7 +358,7 @@ public sealed class KfacLayerPreconditioner<T>
         KfacPreconditionerOptions options;
         try
         {
-            options = new KfacPreconditionerOptions
+            options = _options with
             {
                 Damping = r.ReadDouble(prefix + "damping"),
                 DampingMode = (DampingMode)r.ReadInt32(prefix + "dampingMode"),
@@ -305,10 +409,13 @@ public sealed class KfacLayerPreconditioner<T>
 
     internal void Commit(SavedState s)
     {
+        DiscardPending();
+        _refreshError = null;
         _options = s.Options;
         _inverseOptions = s.Options.ToInverseOptions();
         UpdateCount = s.UpdateCount;
         _updatesSinceInverse = s.UpdatesSinceInverse;
+        _inverseLag = s.UpdatesSinceInverse;
         s.InputFactor.CopyTo(_inputFactor, 0);
         s.GradientFactor.CopyTo(_gradientFactor, 0);
         if (s.InverseLeft is null)
@@ -319,6 +426,69 @@ public sealed class KfacLayerPreconditioner<T>
         {
             _inverse.Restore(s.InverseMode, s.InverseDamping, s.InverseDampings, s.InverseLeft, s.InverseRight!, s.InverseLeftValues!, s.InverseRightValues!);
         }
+    }
+
+    private void StartBackgroundIfDue()
+    {
+        if (UpdateCount == 0 || (_worker is { InFlight: true }) || (_inverse.IsComputed && _updatesSinceInverse < _options.InverseUpdatePeriod))
+        {
+            return;
+        }
+
+        _worker ??= new BackgroundInverseWorker<T>(_backend, OutputSize, InputSize, _context);
+        _worker.Start(_gradientFactor, _inputFactor, _inverseOptions);
+        _updatesSinceInverse = 0;
+    }
+
+    /// <summary>Swaps in a finished background inverse; rethrows a failed refresh's exception (once).</summary>
+    private void CollectBackground()
+    {
+        SettleFinished();
+        if (_refreshError is { } error)
+        {
+            _refreshError = null;
+            error.Throw();
+        }
+    }
+
+    private void SettleFinished()
+    {
+        if (_worker is null || !_worker.TryTake(ref _inverse, out var error))
+        {
+            return;
+        }
+
+        if (error is null)
+        {
+            _inverseLag = _updatesSinceInverse;
+            if (!_disposed && _options.InverseRefresh == KfacInverseRefresh.Background)
+            {
+                // Updates arrived while the job ran and another refresh is due: keep the worker busy.
+                StartBackgroundIfDue();
+            }
+        }
+        else
+        {
+            // As in synchronous mode, a failed refresh leaves the counters so that the refresh is due again.
+            _updatesSinceInverse = _inverseLag;
+            _refreshError = error;
+        }
+    }
+
+    /// <summary>Waits until no refresh is in flight (a due follow-up refresh included); a failure is kept for the next call.</summary>
+    private void SettlePending()
+    {
+        while (_worker is { InFlight: true } worker && _refreshError is null)
+        {
+            worker.Wait();
+            SettleFinished();
+        }
+    }
+
+    private void DiscardPending()
+    {
+        _worker?.Discard();
+        _refreshError = null;
     }
 
     private static T[] CheckFinite(T[] values, string name)

@@ -24,6 +24,12 @@ public sealed record KfacPreconditionerOptions
     /// </summary>
     public int InverseUpdatePeriod { get; init; } = 1;
 
+    /// <summary>
+    /// Where the inverses are recomputed (default <see cref="KfacInverseRefresh.Synchronous"/>). A runtime setting: it is
+    /// not written to checkpoints, and loading a checkpoint keeps the receiving preconditioner's choice.
+    /// </summary>
+    public KfacInverseRefresh InverseRefresh { get; init; } = KfacInverseRefresh.Synchronous;
+
     /// <summary>Throws for out-of-range settings.</summary>
     public void Validate()
     {
@@ -46,6 +52,11 @@ public sealed record KfacPreconditionerOptions
         if (DampingMode is not (DampingMode.Plain or DampingMode.Heuristic or DampingMode.Exact or DampingMode.TraceScaled))
         {
             throw new ArgumentOutOfRangeException(nameof(DampingMode), DampingMode, "Unknown damping mode.");
+        }
+
+        if (InverseRefresh is not (KfacInverseRefresh.Synchronous or KfacInverseRefresh.Background))
+        {
+            throw new ArgumentOutOfRangeException(nameof(InverseRefresh), InverseRefresh, "Unknown inverse refresh mode.");
         }
     }
 

@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Curvature.Backends;
+using Curvature.Benchmarks.Infrastructure;
+using Curvature.Kfac;
+
+namespace Curvature.Benchmarks.Latency;
+
+/// <summary>
+/// The <c>--latency</c> mode: the <see cref="ServiceLoop"/> for every available backend, n = 512 and 256 (quick: 256),
+/// synchronous and background inverse refresh; prints the table and writes it as Markdown (issue #7).
+/// </summary>
+internal static class LatencyBenchmark
+{
+    /// <summary>Acceptance bound of issue #7 for the background mode: p99 ≤ 1.3 × median.</summary>
+    public const double TailBound = 1.3;
+
+    /// <summary>Runs the measurements and writes <paramref name="outputPath"/>; returns the process exit code.</summary>
+    public static int Run(TextWriter console, string outputPath, int? stepsOverride, string? note)
+    {
+        bool quick = BenchmarkSettings.Quick;
+        int[] sizes = quick ? [256] : [512, 256];
+        int steps = stepsOverride ?? (quick ? 100 : 300);
+        int warmup = 2 * ServiceLoop.RefreshPeriod;
+        string loadBefore = LoadAverage();
+        var results = new List<LatencyResult>();
+        foreach (string name in BenchmarkBackends.Available)
+        {
+            CurvatureBackend backend = BenchmarkBackends.Create(name, threads: 1);
+            foreach (int n in sizes)
+            {
+                foreach (var refresh in new[] { KfacInverseRefresh.Synchronous, KfacInverseRefresh.Background })
+                {
+                    var r = ServiceLoop.Run(backend, name, n, refresh, warmup, steps);
+                    results.Add(r);
+                    console.WriteLine(Row(r));
+                }
+            }
+        }
+
+        string markdown = Report(results, steps, warmup, loadBefore, LoadAverage(), note);
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(outputPath));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        File.WriteAllText(outputPath, markdown);
+        console.WriteLine($"// Latency table written to {Path.GetFullPath(outputPath)}");
+        return 0;
+    }
+
+    private static string Row(LatencyResult r) => string.Create(CultureInfo.InvariantCulture,
+        $"| {r.Backend} | {r.N} | {r.Refresh} | {r.Steps} | {r.Median:F2} | {r.P90:F2} | {r.P99:F2} | {r.Max:F2} | {r.TailRatio:F2} | {(r.Refresh == KfacInverseRefresh.Background ? (r.TailRatio <= TailBound ? "yes" : "no") : "–")} | {r.AllocatedBytesPerStep:F1} | {r.MaxLag} |");
+
+    private static string Report(List<LatencyResult> results, int steps, int warmup, string loadBefore, string loadAfter, string? note)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("# K-FAC service-loop latency (issue #7)");
+        sb.AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Written by `dotnet run -c Release --project benchmarks/Curvature.Benchmarks -- --latency{(BenchmarkSettings.Quick ? " --quick" : "")}` on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+        sb.AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Loop: one dense layer, in = out = n, float64, batch {ServiceLoop.Batch}; every step one factor update (two `?SYRK`) and one natural gradient (two `?GEMM`); inverses (`?POTRF` + `?POTRI`, trace-scaled damping 1e-3) every T = {ServiceLoop.RefreshPeriod} updates. {warmup} warm-up steps (the first inverse included), then {steps} measured steps timed one by one with `Stopwatch`. One BLAS thread per call.");
+        sb.AppendLine();
+        sb.AppendLine("- **Synchronous**: the step that finds the inverses due recomputes them itself.");
+        sb.AppendLine("- **Background**: the due refresh runs on the preconditioner's worker thread from a snapshot of the factors; steps use the latest complete inverse (max lag = the most updates the inverse in use trailed the factors).");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"- Acceptance (background): p99 ≤ {TailBound.ToString(CultureInfo.InvariantCulture)} × median. Allocated = bytes allocated by the caller's thread per measured step (`GC.GetAllocatedBytesForCurrentThread`).");
+        sb.AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; load average before: {loadBefore}, after: {loadAfter}.");
+        if (!string.IsNullOrWhiteSpace(note))
+        {
+            sb.AppendLine();
+            sb.AppendLine(CultureInfo.InvariantCulture, $"**Note:** {note}");
+        }
+
+        sb.AppendLine();
+        sb.AppendLine("| Backend | n | Refresh | Steps | Median ms | p90 ms | p99 ms | Max ms | p99/median | ≤ 1.3 | Allocated B/step | Max lag |");
+        sb.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|:---:|---:|---:|");
+        foreach (var r in results)
+        {
+            sb.AppendLine(Row(r));
+        }
+
+        return sb.ToString();
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
+    }
+}
