@@ -9,8 +9,9 @@ namespace Curvature.Kfac;
 /// K-FAC for a network of dense layers: one <see cref="KfacLayerPreconditioner{T}"/> per layer, built from the layer
 /// dimensions, and a learning rate; <see cref="ComputeStep"/> returns <c>−lr · G⁻¹ ∇W A⁻¹</c> for a layer.
 /// </summary>
-/// <remarks>Every rejected call leaves all layers' factors and cached inverses untouched. Not thread-safe.</remarks>
-public sealed class KfacOptimizer<T>
+/// <remarks>Every rejected call leaves all layers' factors and cached inverses untouched. Not thread-safe. Dispose it
+/// when the layers use <see cref="KfacInverseRefresh.Background"/> (it stops their worker threads).</remarks>
+public sealed class KfacOptimizer<T> : IDisposable
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private const string CheckpointKind = "Curvature.KfacOptimizer";
@@ -88,6 +89,15 @@ public sealed class KfacOptimizer<T>
             {
                 v *= scale;
             }
+        }
+    }
+
+    /// <summary>Disposes every layer (stops background inverse workers). Safe to call more than once.</summary>
+    public void Dispose()
+    {
+        foreach (var l in _layers)
+        {
+            l.Dispose();
         }
     }
 
