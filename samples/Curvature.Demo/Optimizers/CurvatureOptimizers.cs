@@ -58,7 +58,7 @@ public static class CurvatureOptimizers
     /// <summary>AdaFisher's tuned damping per task.</summary>
     public static double AdaFisherEpsilonFor(string task) => task switch
     {
-        "autoencoder" => 1e-3,
+        "autoencoder" => 3e-4,
         _ => 1e-3,
     };
 

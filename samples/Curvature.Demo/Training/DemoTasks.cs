@@ -35,7 +35,7 @@ public static class DemoTasks
                 ["adam"] = 3e-3,
                 ["kfac"] = 0.05,
                 ["ekfac"] = 0.03,
-                ["adafisher"] = 1e-3,
+                ["adafisher"] = 3e-4,
             },
         };
     }
