@@ -35,9 +35,10 @@ public sealed class DemoCurvatureAdapterTests
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    public void KfacAdapter_PreconditionedDirection_EqualsDenseOracleWithExplicitDampedInverses(int layerIndex)
+    [InlineData(0, DampingMode.Plain)]
+    [InlineData(1, DampingMode.Plain)]
+    [InlineData(0, DampingMode.Heuristic)]
+    public void KfacAdapter_PreconditionedDirection_EqualsDenseOracleWithExplicitDampedInverses(int layerIndex, DampingMode mode)
     {
         const double damping = 0.05;
         var (model, batch) = CreateAutoencoderLike(11);
@@ -85,8 +86,18 @@ public sealed class DemoCurvatureAdapterTests
             }
         }
 
-        var gInverse = Inverse(AddDiagonal(g, damping));
-        var aInverse = Inverse(AddDiagonal(a, damping));
+        // Plain: δ on each factor; π-damping (Martens & Grosse 2015, §6.3): G + (√δ/π)I, A + √δ·π I,
+        // π = √((tr A / d_A) / (tr G / d_G)).
+        double dampingG = damping, dampingA = damping;
+        if (mode == DampingMode.Heuristic)
+        {
+            double pi = Math.Sqrt((Trace(a) / dIn) / (Trace(g) / dOut));
+            dampingG = Math.Sqrt(damping) / pi;
+            dampingA = Math.Sqrt(damping) * pi;
+        }
+
+        var gInverse = Inverse(AddDiagonal(g, dampingG));
+        var aInverse = Inverse(AddDiagonal(a, dampingA));
         var expected = new double[dOut, dIn];
         for (int i = 0; i < dOut; i++)
         {
@@ -107,7 +118,7 @@ public sealed class DemoCurvatureAdapterTests
 
         // The adapter, fed the same step (ComputeLossAndGradients again restores the loss-gradient state).
         model.ComputeLossAndGradients(batch);
-        var adapter = new KfacAdapter(model, seed: 1, new KfacSettings(damping, InverseUpdatePeriod: 1, DampingMode.Plain, Fisher: FisherType.Empirical));
+        var adapter = new KfacAdapter(model, seed: 1, new KfacSettings(damping, InverseUpdatePeriod: 1, mode, Fisher: FisherType.Empirical));
         adapter.UpdateCurvature(model, batch, 1);
         var direction = new double[dOut * dIn];
         adapter.Precondition(layerIndex, new ReadOnlySpan2D<double>(gradient, dOut, dIn), new Span2D<double>(direction, dOut, dIn));
@@ -148,6 +159,17 @@ public sealed class DemoCurvatureAdapterTests
 
             Assert.True(double.IsFinite(last) && last < first, $"{name}: loss {first} -> {last}");
         }
+    }
+
+    private static double Trace(double[,] m)
+    {
+        double sum = 0;
+        for (int i = 0; i < m.GetLength(0); i++)
+        {
+            sum += m[i, i];
+        }
+
+        return sum;
     }
 
     private static double[,] AddDiagonal(double[,] m, double delta)
