@@ -8,7 +8,7 @@ namespace Curvature.Demo.Cli;
 public sealed record DemoOptions
 {
     /// <summary>Steps per optimizer and task when <c>--steps</c> is not given.</summary>
-    public const int DefaultSteps = 250;
+    public const int DefaultSteps = 100;
 
     /// <summary>Seed when <c>--seed</c> is not given.</summary>
     public const int DefaultSeed = 1;

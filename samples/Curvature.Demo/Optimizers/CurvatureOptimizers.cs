@@ -23,20 +23,44 @@ namespace Curvature.Demo.Optimizers;
 /// <para>Use <c>setup.Backend</c> for the library objects so <c>--backend</c> applies to them, <c>setup.Seed</c> for
 /// their sampling, and add a learning rate for the new key to both tasks' <c>LearningRates</c> in
 /// <c>DemoTasks.cs</c> (tune it the same way as the baselines': the best of a small grid on the default run).</para>
+/// <para>Wired in (#8): K-FAC (<see cref="KfacAdapter"/>), EKFAC (<see cref="EkfacAdapter"/>) and AdaFisher
+/// (<see cref="AdaFisherTrainingOptimizer"/>); their damping and refresh period per task are below, the learning rates
+/// in <c>DemoTasks.cs</c>, the grid they were chosen from in the README.</para>
 /// </remarks>
 public static class CurvatureOptimizers
 {
     /// <summary>K-FAC (Martens &amp; Grosse 2015): Monte-Carlo Fisher, factored Tikhonov damping, periodic inverses.</summary>
-    /// <remarks>TODO(#8): <c>setup => new PreconditionedOptimizer(new KfacLayerPreconditioner(setup), setup.LearningRate)</c>.</remarks>
-    public static Func<OptimizerSetup, ITrainingOptimizer>? Kfac => null;
+    public static Func<OptimizerSetup, ITrainingOptimizer>? Kfac =>
+        setup => new PreconditionedOptimizer(new KfacAdapter(setup.Model, setup.Seed, KfacSettingsFor(setup.TaskName)), setup.LearningRate);
 
     /// <summary>EKFAC (George et al. 2018): K-FAC's eigenbasis with re-estimated diagonal scalings.</summary>
-    /// <remarks>TODO(#8): <c>setup => new PreconditionedOptimizer(new EkfacLayerPreconditioner(setup), setup.LearningRate)</c>.</remarks>
-    public static Func<OptimizerSetup, ITrainingOptimizer>? Ekfac => null;
+    public static Func<OptimizerSetup, ITrainingOptimizer>? Ekfac =>
+        setup => new PreconditionedOptimizer(new EkfacAdapter(setup.Model, setup.Seed, EkfacSettingsFor(setup.TaskName)), setup.LearningRate);
 
     /// <summary>AdaFisher in its principled mode (diagonal Kronecker factors, standard running average, damping).</summary>
-    /// <remarks>TODO(#8): <c>setup => new AdaFisherTrainingOptimizer(setup)</c>, an <see cref="ITrainingOptimizer"/>.</remarks>
-    public static Func<OptimizerSetup, ITrainingOptimizer>? AdaFisher => null;
+    public static Func<OptimizerSetup, ITrainingOptimizer>? AdaFisher =>
+        setup => new AdaFisherTrainingOptimizer(setup.Model, setup.LearningRate, AdaFisherEpsilonFor(setup.TaskName));
+
+    /// <summary>K-FAC's tuned damping and inverse period per task (README: "Tuning").</summary>
+    public static KfacSettings KfacSettingsFor(string task) => task switch
+    {
+        "autoencoder" => new KfacSettings(Damping: 1e-2, InverseUpdatePeriod: 10),
+        _ => new KfacSettings(Damping: 1e-3, InverseUpdatePeriod: 10),
+    };
+
+    /// <summary>EKFAC's tuned damping (ε on the scalings) and eigenbasis period per task.</summary>
+    public static KfacSettings EkfacSettingsFor(string task) => task switch
+    {
+        "autoencoder" => new KfacSettings(Damping: 3e-2, InverseUpdatePeriod: 10),
+        _ => new KfacSettings(Damping: 1e-2, InverseUpdatePeriod: 10),
+    };
+
+    /// <summary>AdaFisher's tuned damping per task.</summary>
+    public static double AdaFisherEpsilonFor(string task) => task switch
+    {
+        "autoencoder" => 3e-4,
+        _ => 1e-3,
+    };
 
     internal static string NotWiredYet(string method) =>
         $"{method} is not wired into the demo yet (slot in samples/Curvature.Demo/Optimizers/CurvatureOptimizers.cs).";

@@ -44,6 +44,11 @@ public sealed class PreconditionedOptimizer : ITrainingOptimizer
         _velocity ??= layers.Select(JointBuffer).ToArray();
 
         double loss = model.ComputeLossAndGradients(batch);
+        if (!double.IsFinite(loss))
+        {
+            return loss; // diverged: the trainer stops; curvature libraries reject non-finite statistics
+        }
+
         _preconditioner.UpdateCurvature(model, batch, ++_step);
         for (int l = 0; l < layers.Count; l++)
         {

@@ -33,6 +33,9 @@ public static class DemoTasks
             {
                 ["sgd"] = 0.3,
                 ["adam"] = 3e-3,
+                ["kfac"] = 0.05,
+                ["ekfac"] = 0.03,
+                ["adafisher"] = 3e-4,
             },
         };
     }
@@ -58,7 +61,10 @@ public static class DemoTasks
             LearningRates = new Dictionary<string, double>
             {
                 ["sgd"] = 0.1,
-                ["adam"] = 1e-2,
+                ["adam"] = 3e-2,
+                ["kfac"] = 3e-3,
+                ["ekfac"] = 3e-3,
+                ["adafisher"] = 3e-2,
             },
         };
     }

@@ -1,0 +1,247 @@
+using CommunityToolkit.HighPerformance;
+using Curvature.Backends.Managed;
+using Curvature.Damping;
+using Curvature.Demo.Data;
+using Curvature.Demo.NeuralNet;
+using Curvature.Demo.Optimizers;
+using Curvature.Loss;
+using Xunit;
+
+namespace Curvature.Tests.Demo;
+
+public sealed class DemoCurvatureAdapterTests
+{
+    private const int Rows = 5;
+
+    private static (Model Model, Batch Batch) CreateAutoencoderLike(int seed)
+    {
+        var random = new DemoRandom(seed);
+        const int input = 4, output = 3;
+        var inputs = new double[Rows * input];
+        var targets = new double[Rows * output];
+        random.FillGaussian(inputs);
+        random.FillGaussian(targets);
+        var data = Dataset.ForRegression(inputs, input, targets, output);
+        var network = new Network(input, [(6, Activation.Tanh), (output, Activation.Identity)], 8, new ManagedBackend());
+        network.Initialize(random);
+        foreach (var layer in network.Layers)
+        {
+            random.FillGaussian(layer.Bias, 0.3);
+        }
+
+        var batch = data.CreateBatch(8);
+        data.Slice(0, Rows, batch);
+        return (new Model(network, LossKind.MeanSquaredError), batch);
+    }
+
+    [Theory]
+    [InlineData(0, DampingMode.Plain)]
+    [InlineData(1, DampingMode.Plain)]
+    [InlineData(0, DampingMode.Heuristic)]
+    public void KfacAdapter_PreconditionedDirection_EqualsDenseOracleWithExplicitDampedInverses(int layerIndex, DampingMode mode)
+    {
+        const double damping = 0.05;
+        var (model, batch) = CreateAutoencoderLike(11);
+        model.ComputeLossAndGradients(batch);
+        var layer = model.Layers[layerIndex];
+        int dOut = layer.OutputSize, dIn = layer.InputSize + 1;
+        var gradient = new double[dOut * dIn];
+        layer.CopyJointGradient(new Span2D<double>(gradient, dOut, dIn));
+
+        // Oracle: the empirical Fisher's output vectors for MSE averaged over N·C entries, written out independently in
+        // curvlinops' convention v = (1/N)(2/√C)(f − y) (FORMAT.md §3.1).
+        var outputs = model.Outputs;
+        int c = outputs.Width;
+        var v = new double[Rows * c];
+        for (int r = 0; r < Rows; r++)
+        {
+            for (int j = 0; j < c; j++)
+            {
+                v[(r * c) + j] = (1.0 / Rows) * (2.0 / Math.Sqrt(c)) * (outputs[r, j] - batch.Targets[r, j]);
+            }
+        }
+
+        // Backpropagate v to get g; A from [a | 1] and G from the per-example N·g, both averaged over the batch.
+        model.BackpropagateOutputVectors(new ReadOnlySpan2D<double>(v, Rows, c));
+        var a = new double[dIn, dIn];
+        var g = new double[dOut, dOut];
+        for (int r = 0; r < Rows; r++)
+        {
+            for (int i = 0; i < dIn; i++)
+            {
+                double ai = i < dIn - 1 ? layer.Input[r, i] : 1.0;
+                for (int j = 0; j < dIn; j++)
+                {
+                    double aj = j < dIn - 1 ? layer.Input[r, j] : 1.0;
+                    a[i, j] += ai * aj / Rows;
+                }
+            }
+
+            for (int i = 0; i < dOut; i++)
+            {
+                for (int j = 0; j < dOut; j++)
+                {
+                    g[i, j] += Rows * layer.OutputGradient[r, i] * Rows * layer.OutputGradient[r, j] / Rows;
+                }
+            }
+        }
+
+        // Plain: δ on each factor; π-damping (Martens & Grosse 2015, §6.3): G + (√δ/π)I, A + √δ·π I,
+        // π = √((tr A / d_A) / (tr G / d_G)).
+        double dampingG = damping, dampingA = damping;
+        if (mode == DampingMode.Heuristic)
+        {
+            double pi = Math.Sqrt((Trace(a) / dIn) / (Trace(g) / dOut));
+            dampingG = Math.Sqrt(damping) / pi;
+            dampingA = Math.Sqrt(damping) * pi;
+        }
+
+        var gInverse = Inverse(AddDiagonal(g, dampingG));
+        var aInverse = Inverse(AddDiagonal(a, dampingA));
+        var expected = new double[dOut, dIn];
+        for (int i = 0; i < dOut; i++)
+        {
+            for (int j = 0; j < dIn; j++)
+            {
+                double sum = 0;
+                for (int k = 0; k < dOut; k++)
+                {
+                    for (int m = 0; m < dIn; m++)
+                    {
+                        sum += gInverse[i, k] * gradient[(k * dIn) + m] * aInverse[m, j];
+                    }
+                }
+
+                expected[i, j] = sum;
+            }
+        }
+
+        // The adapter, fed the same step (ComputeLossAndGradients again restores the loss-gradient state).
+        model.ComputeLossAndGradients(batch);
+        var adapter = new KfacAdapter(model, seed: 1, new KfacSettings(damping, InverseUpdatePeriod: 1, mode, Fisher: FisherType.Empirical));
+        adapter.UpdateCurvature(model, batch, 1);
+        var direction = new double[dOut * dIn];
+        adapter.Precondition(layerIndex, new ReadOnlySpan2D<double>(gradient, dOut, dIn), new Span2D<double>(direction, dOut, dIn));
+
+        double scale = 0;
+        foreach (double e in expected)
+        {
+            scale = Math.Max(scale, Math.Abs(e));
+        }
+
+        Assert.True(scale > 1e-6);
+        for (int i = 0; i < dOut; i++)
+        {
+            for (int j = 0; j < dIn; j++)
+            {
+                Assert.True(Math.Abs(expected[i, j] - direction[(i * dIn) + j]) <= 1e-10 * scale, $"[{i}, {j}]: expected {expected[i, j]}, got {direction[(i * dIn) + j]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void CurvatureOptimizers_EveryOneLowersTheLossOnARepeatedBatch()
+    {
+        foreach (var (name, create) in new (string, Func<Model, ITrainingOptimizer>)[]
+        {
+            ("kfac", m => new PreconditionedOptimizer(new KfacAdapter(m, 1, new KfacSettings(0.01, 2)), 0.05)),
+            ("ekfac", m => new PreconditionedOptimizer(new EkfacAdapter(m, 1, new KfacSettings(0.1, 2)), 0.01)),
+            ("adafisher", m => new AdaFisherTrainingOptimizer(m, 1e-2, 1e-3)),
+        })
+        {
+            var (model, batch) = CreateAutoencoderLike(5);
+            var optimizer = create(model);
+            double first = optimizer.Step(model, batch), last = first;
+            for (int step = 0; step < 5; step++)
+            {
+                last = optimizer.Step(model, batch);
+            }
+
+            Assert.True(double.IsFinite(last) && last < first, $"{name}: loss {first} -> {last}");
+        }
+    }
+
+    private static double Trace(double[,] m)
+    {
+        double sum = 0;
+        for (int i = 0; i < m.GetLength(0); i++)
+        {
+            sum += m[i, i];
+        }
+
+        return sum;
+    }
+
+    private static double[,] AddDiagonal(double[,] m, double delta)
+    {
+        var result = (double[,])m.Clone();
+        for (int i = 0; i < m.GetLength(0); i++)
+        {
+            result[i, i] += delta;
+        }
+
+        return result;
+    }
+
+    /// <summary>Gauss–Jordan inverse with partial pivoting (float64 oracle).</summary>
+    private static double[,] Inverse(double[,] m)
+    {
+        int n = m.GetLength(0);
+        var w = new double[n, 2 * n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                w[i, j] = m[i, j];
+            }
+
+            w[i, n + i] = 1;
+        }
+
+        for (int col = 0; col < n; col++)
+        {
+            int pivot = col;
+            for (int r = col + 1; r < n; r++)
+            {
+                if (Math.Abs(w[r, col]) > Math.Abs(w[pivot, col]))
+                {
+                    pivot = r;
+                }
+            }
+
+            for (int j = 0; j < 2 * n; j++)
+            {
+                (w[col, j], w[pivot, j]) = (w[pivot, j], w[col, j]);
+            }
+
+            double p = w[col, col];
+            for (int j = 0; j < 2 * n; j++)
+            {
+                w[col, j] /= p;
+            }
+
+            for (int r = 0; r < n; r++)
+            {
+                if (r != col && w[r, col] != 0)
+                {
+                    double f = w[r, col];
+                    for (int j = 0; j < 2 * n; j++)
+                    {
+                        w[r, j] -= f * w[col, j];
+                    }
+                }
+            }
+        }
+
+        var result = new double[n, n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                result[i, j] = w[i, n + j];
+            }
+        }
+
+        return result;
+    }
+}
