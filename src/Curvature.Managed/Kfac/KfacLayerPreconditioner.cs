@@ -133,7 +133,7 @@ public sealed class KfacLayerPreconditioner<T> : IDisposable
 
     /// <summary>Adds a batch: <c>A ← ε A + (1 − ε) aᵀa/B</c>, <c>G ← ε G + (1 − ε) gᵀg/B</c> (the first update replaces).</summary>
     /// <param name="activations">Layer inputs, <c>B × InputSize</c>.</param>
-    /// <param name="gradients">Per-example output gradients, <c>B × OutputSize</c> (the seed's and curvlinops' convention:
+    /// <param name="gradients">Per-example output gradients, <c>B × OutputSize</c> (as curvlinops' K-FAC:
     /// with a mean-reduced loss, backpropagated vectors carry 1/B, so pass B·g).</param>
     /// <exception cref="ArgumentException">Empty batch, mismatched shapes or non-finite values (nothing changes).</exception>
     /// <exception cref="MatrixNotPositiveDefiniteException">A background refresh failed (nothing changes; the previous inverse stays).</exception>
