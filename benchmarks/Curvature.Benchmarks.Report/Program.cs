@@ -45,6 +45,7 @@ Directory.CreateDirectory(output);
 const string chartFile = "kfac-step-time-vs-n.png";
 bool chart = TimeChart.Save(table, "kfacstep", "K-FAC step (dense layer, batch 256), double", Path.Combine(output, chartFile));
 string markdown = MarkdownReport.Build(table, ResultReader.Host, chartFile, notes);
+markdown += AlgorithmsSection.Build(bdn);
 File.WriteAllText(Path.Combine(output, "RESULTS.md"), markdown);
 Console.WriteLine($"report: {table.Count} medians -> {Path.Combine(output, "RESULTS.md")}{(chart ? $" and {chartFile}" : "")}");
 return table.Count == 0 ? 1 : 0;
