@@ -9,7 +9,7 @@ namespace Curvature.Benchmarks.Algorithms;
 /// <summary>
 /// One AdaFisher step (<see cref="AdaFisherOptimizer{T}"/>, variant AdaFisher): <c>Observe</c> of every layer's input
 /// and output gradient, then <c>Step</c> (diagonal Kronecker factors refreshed, every parameter updated), for an MLP
-/// 784-512-512-10 (batch 128) and for the Conv2d layer of <see cref="AlgorithmWorkloads"/> (batch 32), in the
+/// 784-512-512-10 (batch 128) and for the Conv2d layer of the K-FAC issue (<see cref="AlgorithmWorkloads.IssueConv"/>: 64 → 64, 3 × 3, 32 × 32 images, batch 32), in the
 /// principled and the official-compatible mode. Both modes refresh the factors on every step (official mode with
 /// <c>TCov = 1</c>), so every measured step is a refresh step.
 /// </summary>
@@ -25,16 +25,17 @@ public class AdaFisherStepBenchmarks<T>
     public const string Mlp = "Mlp784-512-512-10";
 
     /// <summary>The Conv2d layer of the K-FAC issue.</summary>
-    public const string Conv = "Conv2d16-32-3x3";
+    public const string Conv2d = "Conv2d64-64-3x3-32px";
 
     private const int MlpBatch = 128;
+    private static ConvWorkload Conv => AlgorithmWorkloads.IssueConv;
     private static readonly int[] MlpWidths = [784, 512, 512, 10];
     private AdaFisherOptimizer<T> _optimizer = null!;
     private Observation[] _observations = [];
     private AdaFisherParameter<T>[] _parameters = [];
 
     /// <summary>The network.</summary>
-    [Params(Mlp, Conv)]
+    [Params(Mlp, Conv2d)]
     public string Model { get; set; } = Mlp;
 
     /// <summary>The factor rule.</summary>
@@ -87,13 +88,13 @@ public class AdaFisherStepBenchmarks<T>
         }
         else
         {
-            var geometry = AlgorithmWorkloads.ConvGeometry;
+            var geometry = Conv.Geometry;
             var w = Parameter("conv.weight", geometry.OutChannels * geometry.PatchSize, 55);
             var b = Parameter("conv.bias", geometry.OutChannels, 65);
             _optimizer.AddConv2d("conv", geometry, w, b);
             parameters.Add(w);
             parameters.Add(b);
-            observations.Add(new Observation("conv", AlgorithmWorkloads.ConvInput<T>(), AlgorithmWorkloads.ConvInputShape, AlgorithmWorkloads.ConvOutputGradients<T>()));
+            observations.Add(new Observation("conv", Conv.Input<T>(), Conv.InputShape, Conv.OutputGradients<T>()));
         }
 
         _parameters = [.. parameters];
@@ -126,7 +127,7 @@ public class AdaFisherStepBenchmarks<T>
             int din = h.Length - 1, dout = s.Length;
             if (Mode == AdaFisherMode.Principled)
             {
-                double[,] rows = Model == Mlp ? Rows(o.Input, din) : AlgorithmWorkloads.ConvPatches(o.Input, appendOnes: false);
+                double[,] rows = Model == Mlp ? Rows(o.Input, din) : Conv.Patches(o.Input, appendOnes: false);
                 int count = rows.GetLength(0), batch = o.InputShape[0];
                 var expectedH = new double[din + 1];
                 for (int r = 0; r < count; r++)

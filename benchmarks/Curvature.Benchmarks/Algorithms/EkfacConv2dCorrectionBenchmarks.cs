@@ -7,10 +7,13 @@ using Curvature.Kfac;
 namespace Curvature.Benchmarks.Algorithms;
 
 /// <summary>
-/// EKFAC's eigenvalue correction (pass 2 of <see cref="EkfacBuilder{T}"/>) for one batch of the Conv2d layer of
-/// <see cref="AlgorithmWorkloads"/> (joint block: D_out = 32, D_in' = 145, S = 256 positions, 32 examples), with both
-/// <see cref="EkfacCorrectionStrategy"/> values: rotated per-example gradients (memory ∝ D_out·D_in') and the Gramian
-/// contraction over positions (memory ∝ S²(D_out + D_in')). The eigenbasis is computed once in the set-up.
+/// EKFAC's eigenvalue correction (pass 2 of <see cref="EkfacBuilder{T}"/>) for one batch of a Conv2d layer (joint block),
+/// with the two <see cref="EkfacCorrectionStrategy"/> values: rotated per-example gradients (memory ∝ D_out·D_in') and the
+/// Gramian contraction over positions (memory ∝ S²(D_out + D_in')). Cases: the K-FAC issue's layer
+/// (<see cref="AlgorithmWorkloads.IssueConv"/>, S = 1024, D_in' = 577, D_out = 64) with per-example gradients — the seed's
+/// memory rule picks them there, and the Gramian contraction (cost ∝ S²·D_in'·D_out per example) would take minutes
+/// per batch — and the smaller layer (<see cref="AlgorithmWorkloads.SmallConv"/>, S = 256, D_in' = 145, D_out = 32) with
+/// both strategies. The eigenbasis is computed once in the set-up.
 /// </summary>
 [GenericTypeArguments(typeof(float))]
 [GenericTypeArguments(typeof(double))]
@@ -32,21 +35,30 @@ public class EkfacConv2dCorrectionBenchmarks<T>
     [ParamsSource(nameof(Backends))]
     public string Backend { get; set; } = "managed";
 
-    /// <summary>How the corrected eigenvalues are evaluated.</summary>
-    [Params(EkfacCorrectionStrategy.PerExampleGradients, EkfacCorrectionStrategy.Gramian)]
-    public EkfacCorrectionStrategy Strategy { get; set; } = EkfacCorrectionStrategy.PerExampleGradients;
+    /// <summary>The cases: <c>layer/strategy</c> with strategy <c>rotated</c> (per-example gradients) or <c>gramian</c>.</summary>
+    public static IEnumerable<string> Cases() =>
+        [$"{AlgorithmWorkloads.IssueConv.Name}/rotated", $"{AlgorithmWorkloads.SmallConv.Name}/rotated", $"{AlgorithmWorkloads.SmallConv.Name}/gramian"];
+
+    /// <summary>The layer and the way the corrected eigenvalues are evaluated.</summary>
+    [ParamsSource(nameof(Cases))]
+    public string Case { get; set; } = $"{AlgorithmWorkloads.SmallConv.Name}/rotated";
+
+    private ConvWorkload Conv => AlgorithmWorkloads.Conv(Case.Split('/')[0]);
+
+    private EkfacCorrectionStrategy Strategy =>
+        Case.Split('/')[1] == "gramian" ? EkfacCorrectionStrategy.Gramian : EkfacCorrectionStrategy.PerExampleGradients;
 
     /// <summary>Accumulates the K-FAC factors, computes the eigenbasis, runs one correction and checks it against a float64 oracle.</summary>
     [GlobalSetup]
     public void Setup()
     {
         var backend = BenchmarkBackends.Create(Backend, 1);
-        var model = new KfacModel([KfacLayer.Conv2d("conv", AlgorithmWorkloads.ConvGeometry)]);
-        var options = new KfacOptions { NumData = AlgorithmWorkloads.ConvBatch };
-        _input = AlgorithmWorkloads.ConvInput<T>();
-        _gradients = AlgorithmWorkloads.ConvOutputGradients<T>();
-        _inputShape = AlgorithmWorkloads.ConvInputShape;
-        _gradientShape = AlgorithmWorkloads.ConvGradientShape;
+        var model = new KfacModel([KfacLayer.Conv2d("conv", Conv.Geometry)]);
+        var options = new KfacOptions { NumData = Conv.Batch };
+        _input = Conv.Input<T>();
+        _gradients = Conv.OutputGradients<T>();
+        _inputShape = Conv.InputShape;
+        _gradientShape = Conv.GradientShape;
         var factors = new KfacFactorBuilder<T>(backend, model, options);
         factors.AccumulateLayer(0, _input, _inputShape, _gradients, _gradientShape);
         _ekfac = new EkfacBuilder<T>(backend, model, options, Strategy);
@@ -70,8 +82,8 @@ public class EkfacConv2dCorrectionBenchmarks<T>
         var qg = WorkloadCheck.Widen<T>(block.GradientEigenvectors);
         var qa = WorkloadCheck.Widen<T>(block.InputEigenvectors);
         var corrected = block.CorrectedEigenvalues;
-        var patches = AlgorithmWorkloads.ConvPatches(_input, appendOnes: true);
-        int dOut = qg.GetLength(0), dIn = qa.GetLength(0), positions = AlgorithmWorkloads.ConvPositions, batch = AlgorithmWorkloads.ConvBatch;
+        var patches = Conv.Patches(_input, appendOnes: true);
+        int dOut = qg.GetLength(0), dIn = qa.GetLength(0), positions = Conv.Positions, batch = Conv.Batch;
         WorkloadCheck.That(corrected.Height == dOut && corrected.Width == dIn, $"corrected eigenvalues are {corrected.Height} × {corrected.Width}, expected {dOut} × {dIn}.");
         double kappa = (double)batch * batch / batch;
         var expected = new double[dOut * dIn];

@@ -7,9 +7,9 @@ using Curvature.Kfac;
 namespace Curvature.Benchmarks.Algorithms;
 
 /// <summary>
-/// K-FAC for the Conv2d layer of <see cref="AlgorithmWorkloads"/> (16 → 32 channels, 3 × 3, padding 1, 16 × 16
-/// images, batch 32; joint <c>[W | b]</c> block, A 145 × 145, G 32 × 32): factor accumulation of one batch
-/// (<see cref="KfacFactorBuilder{T}"/>: im2col into 8192 patch rows, two SYRKs) and the damped inverse applied to a
+/// K-FAC for the Conv2d layer of the K-FAC issue (<see cref="AlgorithmWorkloads.IssueConv"/>: 64 → 64 channels, 3 × 3,
+/// padding 1, 32 × 32 images, batch 32; joint <c>[W | b]</c> block, A 577 × 577, G 64 × 64): factor accumulation of one
+/// batch (<see cref="KfacFactorBuilder{T}"/>: im2col into 32768 patch rows, two SYRKs) and the damped inverse applied to a
 /// parameter vector (<see cref="KfacInverseOperator{T}"/>, cached inverses: gather + two GEMMs + scatter).
 /// </summary>
 [GenericTypeArguments(typeof(float))]
@@ -20,6 +20,7 @@ public class KfacConv2dBenchmarks<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private const double Damping = 1e-3;
+    private static ConvWorkload Conv => AlgorithmWorkloads.IssueConv;
     private KfacFactorBuilder<T> _factors = null!;
     private KfacInverseOperator<T> _inverse = null!;
     private T[] _input = [];
@@ -41,12 +42,12 @@ public class KfacConv2dBenchmarks<T>
     public void Setup()
     {
         var backend = BenchmarkBackends.Create(Backend, 1);
-        var model = new KfacModel([KfacLayer.Conv2d("conv", AlgorithmWorkloads.ConvGeometry)]);
-        _factors = new KfacFactorBuilder<T>(backend, model, new KfacOptions { NumData = AlgorithmWorkloads.ConvBatch });
-        _input = AlgorithmWorkloads.ConvInput<T>();
-        _gradients = AlgorithmWorkloads.ConvOutputGradients<T>();
-        _inputShape = AlgorithmWorkloads.ConvInputShape;
-        _gradientShape = AlgorithmWorkloads.ConvGradientShape;
+        var model = new KfacModel([KfacLayer.Conv2d("conv", Conv.Geometry)]);
+        _factors = new KfacFactorBuilder<T>(backend, model, new KfacOptions { NumData = Conv.Batch });
+        _input = Conv.Input<T>();
+        _gradients = Conv.OutputGradients<T>();
+        _inputShape = Conv.InputShape;
+        _gradientShape = Conv.GradientShape;
         AccumulateFactors();
         _inverse = _factors.ToOperator().Inverse(KfacInverseOptions.Plain(Damping));
         _vector = SeededData.Uniform<T>(model.Dimension, SeededData.SeedFor(model.Dimension, 22));
@@ -75,8 +76,8 @@ public class KfacConv2dBenchmarks<T>
         double tol = WorkloadCheck.Tolerance<T>();
 
         // Diagonals of A = Σ x xᵀ / (N·S) (own im2col) and G = κ Σ g gᵀ with κ = N_b²/N.
-        var patches = AlgorithmWorkloads.ConvPatches(_input, appendOnes: true);
-        int rows = patches.GetLength(0), dA = patches.GetLength(1), dG = AlgorithmWorkloads.ConvGeometry.OutChannels;
+        var patches = Conv.Patches(_input, appendOnes: true);
+        int rows = patches.GetLength(0), dA = patches.GetLength(1), dG = Conv.Geometry.OutChannels;
         var expectedA = new double[dA];
         var actualA = new double[dA];
         for (int j = 0; j < dA; j++)
@@ -92,7 +93,7 @@ public class KfacConv2dBenchmarks<T>
         }
 
         WorkloadCheck.Close($"K-FAC Conv2d diag(A) {typeof(T).Name} {Backend}", actualA, expectedA, tol);
-        int positions = AlgorithmWorkloads.ConvPositions, batch = AlgorithmWorkloads.ConvBatch;
+        int positions = Conv.Positions, batch = Conv.Batch;
         double kappa = (double)batch * batch / batch;
         var expectedG = new double[dG];
         var actualG = new double[dG];
