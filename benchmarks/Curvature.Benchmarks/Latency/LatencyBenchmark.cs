@@ -21,8 +21,8 @@ internal static class LatencyBenchmark
     {
         bool quick = BenchmarkSettings.Quick;
         int[] sizes = quick ? [256] : [512, 256];
-        int steps = stepsOverride ?? (quick ? 100 : 300);
-        int warmup = 2 * ServiceLoop.RefreshPeriod;
+        int steps = stepsOverride ?? (quick ? 100 : 600);
+        int warmup = 5 * ServiceLoop.RefreshPeriod;
         string loadBefore = LoadAverage();
         var results = new List<LatencyResult>();
         foreach (string name in BenchmarkBackends.Available)
@@ -30,9 +30,13 @@ internal static class LatencyBenchmark
             CurvatureBackend backend = BenchmarkBackends.Create(name, threads: 1);
             foreach (int n in sizes)
             {
+                // Control: the same loop with no refresh after the warm-up, i.e. the machine's own step-time jitter.
+                var control = ServiceLoop.Run(backend, name, n, KfacInverseRefresh.Synchronous, warmup, steps, refreshPeriod: int.MaxValue);
+                results.Add(control);
+                console.WriteLine(Row(control));
                 foreach (var refresh in new[] { KfacInverseRefresh.Synchronous, KfacInverseRefresh.Background })
                 {
-                    var r = ServiceLoop.Run(backend, name, n, refresh, warmup, steps);
+                    var r = ServiceLoop.Run(backend, name, n, refresh, warmup, steps, ServiceLoop.RefreshPeriod);
                     results.Add(r);
                     console.WriteLine(Row(r));
                 }
@@ -52,7 +56,7 @@ internal static class LatencyBenchmark
     }
 
     private static string Row(LatencyResult r) => string.Create(CultureInfo.InvariantCulture,
-        $"| {r.Backend} | {r.N} | {r.Refresh} | {r.Steps} | {r.Median:F2} | {r.P90:F2} | {r.P99:F2} | {r.Max:F2} | {r.TailRatio:F2} | {(r.Refresh == KfacInverseRefresh.Background ? (r.TailRatio <= TailBound ? "yes" : "no") : "–")} | {r.AllocatedBytesPerStep:F1} | {r.MaxLag} |");
+        $"| {r.Backend} | {r.N} | {(r.RefreshPeriod == int.MaxValue ? "none (control)" : r.Refresh.ToString())} | {r.Steps} | {r.Median:F2} | {r.P90:F2} | {r.P99:F2} | {r.Max:F2} | {r.TailRatio:F2} | {(r.Refresh == KfacInverseRefresh.Background && r.RefreshPeriod != int.MaxValue ? (r.TailRatio <= TailBound ? "yes" : "no") : "–")} | {r.AllocatedBytesPerStep:F1} | {r.MaxLag} |");
 
     private static string Report(List<LatencyResult> results, int steps, int warmup, string loadBefore, string loadAfter, string? note)
     {
@@ -63,6 +67,7 @@ internal static class LatencyBenchmark
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Loop: one dense layer, in = out = n, float64, batch {ServiceLoop.Batch}; every step one factor update (two `?SYRK`) and one natural gradient (two `?GEMM`); inverses (`?POTRF` + `?POTRI`, trace-scaled damping 1e-3) every T = {ServiceLoop.RefreshPeriod} updates. {warmup} warm-up steps (the first inverse included), then {steps} measured steps timed one by one with `Stopwatch`. One BLAS thread per call.");
         sb.AppendLine();
+        sb.AppendLine("- **none (control)**: the same loop with no inverse refresh after the warm-up (the inverse computed once): the step-time jitter of the machine itself, the floor for every p99/median below.");
         sb.AppendLine("- **Synchronous**: the step that finds the inverses due recomputes them itself.");
         sb.AppendLine("- **Background**: the due refresh runs on the preconditioner's worker thread from a snapshot of the factors; steps use the latest complete inverse (max lag = the most updates the inverse in use trailed the factors).");
         sb.AppendLine(CultureInfo.InvariantCulture, $"- Acceptance (background): p99 ≤ {TailBound.ToString(CultureInfo.InvariantCulture)} × median. Allocated = bytes allocated by the caller's thread per measured step (`GC.GetAllocatedBytesForCurrentThread`).");

@@ -6,11 +6,12 @@ namespace Curvature.Benchmarks.Latency;
 internal sealed class LatencyResult
 {
     /// <summary>Sorts a copy of the step times and computes the statistics.</summary>
-    public LatencyResult(string backend, int n, KfacInverseRefresh refresh, double[] stepMilliseconds, double allocatedBytesPerStep, long maxLag)
+    public LatencyResult(string backend, int n, KfacInverseRefresh refresh, int refreshPeriod, double[] stepMilliseconds, double allocatedBytesPerStep, long maxLag)
     {
         Backend = backend;
         N = n;
         Refresh = refresh;
+        RefreshPeriod = refreshPeriod;
         Steps = stepMilliseconds.Length;
         AllocatedBytesPerStep = allocatedBytesPerStep;
         MaxLag = maxLag;
@@ -30,6 +31,9 @@ internal sealed class LatencyResult
 
     /// <summary>Refresh mode.</summary>
     public KfacInverseRefresh Refresh { get; }
+
+    /// <summary>Inverse refresh period (int.MaxValue: no refresh after the warm-up).</summary>
+    public int RefreshPeriod { get; }
 
     /// <summary>Measured steps.</summary>
     public int Steps { get; }

@@ -21,8 +21,8 @@ internal static class ServiceLoop
 
     private const int Batches = 4;
 
-    /// <summary>Runs <paramref name="warmup"/> unmeasured then <paramref name="steps"/> measured steps.</summary>
-    public static LatencyResult Run(CurvatureBackend backend, string backendName, int n, KfacInverseRefresh refresh, int warmup, int steps)
+    /// <summary>Runs <paramref name="warmup"/> unmeasured then <paramref name="steps"/> measured steps, inverses every <paramref name="refreshPeriod"/> updates.</summary>
+    public static LatencyResult Run(CurvatureBackend backend, string backendName, int n, KfacInverseRefresh refresh, int warmup, int steps, int refreshPeriod)
     {
         var activations = new double[Batches][];
         var gradients = new double[Batches][];
@@ -36,7 +36,7 @@ internal static class ServiceLoop
         var natural = new double[n * n];
         var ticks = new long[steps];
         long maxLag = 0;
-        var options = new KfacPreconditionerOptions { InverseUpdatePeriod = RefreshPeriod, InverseRefresh = refresh };
+        var options = new KfacPreconditionerOptions { InverseUpdatePeriod = refreshPeriod, InverseRefresh = refresh };
         using var layer = new KfacLayerPreconditioner<double>(backend, n, n, options);
 
         for (int s = 0; s < warmup; s++)
@@ -61,7 +61,7 @@ internal static class ServiceLoop
             milliseconds[s] = ticks[s] * 1000.0 / Stopwatch.Frequency;
         }
 
-        return new LatencyResult(backendName, n, refresh, milliseconds, (double)allocated / steps, maxLag);
+        return new LatencyResult(backendName, n, refresh, refreshPeriod, milliseconds, (double)allocated / steps, maxLag);
     }
 
     private static void Step(KfacLayerPreconditioner<double> layer, double[] a, double[] g, double[] weightGradient, double[] natural, int n)

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.ExceptionServices;
 using Curvature.Backends;
 using Curvature.Damping;
+using Curvature.Internals;
 
 namespace Curvature.Kfac.Internals;
 
@@ -132,6 +133,9 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
 
     private void Run()
     {
+        // The refresh must not steal the caller's core (see BackgroundThreadPriority): the caller's step time is what
+        // the background mode protects; the refresh may take longer instead.
+        BackgroundThreadPriority.LowerCurrentThread();
         while (true)
         {
             _start.Wait();
