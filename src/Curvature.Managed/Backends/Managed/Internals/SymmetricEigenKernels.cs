@@ -182,28 +182,8 @@ internal static unsafe class SymmetricEigenKernels
 
                 // Reflector H = I − τ·v·vᵀ with H·x = β·e₁ (len ≥ 2 here).
                 T* x = rowI + 1;
-                T alpha = x[0];
-                T xnorm = Norm2(x + 1, len - 1);
-                T t = T.Zero;
-                if (T.IsZero(xnorm))
-                {
-                    e[i] = alpha;
-                }
-                else
-                {
-                    T beta = -T.CopySign(T.Hypot(alpha, xnorm), alpha);
-                    t = (beta - alpha) / beta;
-                    T scale = T.One / (alpha - beta);
-                    for (int q = 1; q < len; q++)
-                    {
-                        x[q] *= scale;
-                    }
-
-                    e[i] = beta;
-                }
-
+                T t = MakeReflector(x, len, out e[i]);
                 tau[i] = t;
-                x[0] = T.One;
 
                 // p = A22·v from the stored upper half of the trailing rows (not yet updated by this panel) ...
                 new Span<T>(p, len).Clear();
@@ -303,29 +283,9 @@ internal static unsafe class SymmetricEigenKernels
             }
             else
             {
-                // Reflector H = I − τ·v·vᵀ with H·x = β·e₁.
-                T alpha = x[0];
-                T xnorm = Norm2(x + 1, len - 1);
-                if (T.IsZero(xnorm))
-                {
-                    e[i] = alpha;
-                }
-                else
-                {
-                    T beta = -T.CopySign(T.Hypot(alpha, xnorm), alpha);
-                    t = (beta - alpha) / beta;
-                    T scale = T.One / (alpha - beta);
-                    for (int q = 1; q < len; q++)
-                    {
-                        x[q] *= scale;
-                    }
-
-                    e[i] = beta;
-                    tau[i] = t;
-                    reflect = true;
-                }
-
-                x[0] = T.One;
+                t = MakeReflector(x, len, out e[i]);
+                tau[i] = t;
+                reflect = !T.IsZero(t);
             }
 
             // One pass over the upper triangle of rows i+1..: apply the pending update, then accumulate
@@ -777,6 +737,32 @@ internal static unsafe class SymmetricEigenKernels
 
             PackedGemm.Multiply(w, yt, zs, -T.One, T.One);
         }
+    }
+
+    /// <summary>
+    /// Householder reflector H = I − τ·v·vᵀ with H·x = β·e₁ for the <paramref name="len"/> ≥ 2 values at x: v (v₀ = 1)
+    /// overwrites x, β goes to <paramref name="beta"/>, τ is returned (0, with β = x₀, when x₁.. are all zero).
+    /// </summary>
+    private static T MakeReflector<T>(T* x, int len, out T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T alpha = x[0];
+        T xnorm = Norm2(x + 1, len - 1);
+        T t = T.Zero;
+        beta = alpha;
+        if (!T.IsZero(xnorm))
+        {
+            beta = -T.CopySign(T.Hypot(alpha, xnorm), alpha);
+            t = (beta - alpha) / beta;
+            T scale = T.One / (alpha - beta);
+            for (int q = 1; q < len; q++)
+            {
+                x[q] *= scale;
+            }
+        }
+
+        x[0] = T.One;
+        return t;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
