@@ -3,21 +3,34 @@ namespace Curvature.Internals;
 /// <summary>Helpers on row-major symmetric storage shared by all backends.</summary>
 internal static class SymmetricStorage
 {
+    /// <summary>Tile order of <see cref="Mirror"/>: a tile's rows and columns (2 × 32 rows of 32 elements) stay in L1.</summary>
+    private const int MirrorTile = 32;
+
     /// <summary>Copies the given triangle into the other one, making the matrix fully symmetric.</summary>
+    /// <remarks>Tiled transpose: the column-strided side of each 32 × 32 tile stays in cache, so the pass costs about
+    /// one sweep over memory instead of one cache-line and TLB miss per element at large n.</remarks>
     public static void Mirror<T>(MatrixRef<T> a, bool fromLower)
     {
         int n = a.Rows;
-        for (int i = 0; i < n; i++)
+        for (int ib = 0; ib < n; ib += MirrorTile)
         {
-            for (int j = 0; j < i; j++)
+            int iEnd = Math.Min(ib + MirrorTile, n);
+            for (int jb = 0; jb <= ib; jb += MirrorTile)
             {
-                if (fromLower)
+                for (int i = ib; i < iEnd; i++)
                 {
-                    a.At(j, i) = a.At(i, j);
-                }
-                else
-                {
-                    a.At(i, j) = a.At(j, i);
+                    int jEnd = Math.Min(jb + MirrorTile, i);
+                    for (int j = jb; j < jEnd; j++)
+                    {
+                        if (fromLower)
+                        {
+                            a.At(j, i) = a.At(i, j);
+                        }
+                        else
+                        {
+                            a.At(i, j) = a.At(j, i);
+                        }
+                    }
                 }
             }
         }
