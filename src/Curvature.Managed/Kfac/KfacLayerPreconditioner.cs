@@ -175,10 +175,7 @@ public sealed class KfacLayerPreconditioner<T> : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CollectBackground();
-        if (UpdateCount == 0)
-        {
-            throw new InvalidOperationException("The K-FAC factors are empty: call Update with a batch first.");
-        }
+        ThrowIfNoUpdate();
 
         if (_options.InverseRefresh == KfacInverseRefresh.Background)
         {
@@ -250,10 +247,7 @@ public sealed class KfacLayerPreconditioner<T> : IDisposable
         if (_options.InverseRefresh == KfacInverseRefresh.Background)
         {
             CollectBackground();
-            if (UpdateCount == 0)
-            {
-                throw new InvalidOperationException("The K-FAC factors are empty: call Update with a batch first.");
-            }
+            ThrowIfNoUpdate();
 
             StartBackgroundIfDue();
             if (!_inverse.IsComputed)
@@ -426,6 +420,14 @@ public sealed class KfacLayerPreconditioner<T> : IDisposable
         else
         {
             _inverse.Restore(s.InverseMode, s.InverseDamping, s.InverseDampings, s.InverseLeft, s.InverseRight!, s.InverseLeftValues!, s.InverseRightValues!);
+        }
+    }
+
+    private void ThrowIfNoUpdate()
+    {
+        if (UpdateCount == 0)
+        {
+            throw new InvalidOperationException("The K-FAC factors are empty: call Update with a batch first.");
         }
     }
 

@@ -6,6 +6,7 @@ using Curvature.Demo.NeuralNet;
 using Curvature.Demo.Optimizers;
 using Curvature.Loss;
 using Xunit;
+using KfacOracle = Curvature.Tests.Kfac.DenseOracle;
 
 namespace Curvature.Tests.Demo;
 
@@ -96,8 +97,8 @@ public sealed class DemoCurvatureAdapterTests
             dampingA = Math.Sqrt(damping) * pi;
         }
 
-        var gInverse = Inverse(AddDiagonal(g, dampingG));
-        var aInverse = Inverse(AddDiagonal(a, dampingA));
+        var gInverse = KfacOracle.Inverse(KfacOracle.AddIdentity(g, dampingG));
+        var aInverse = KfacOracle.Inverse(KfacOracle.AddIdentity(a, dampingA));
         var expected = new double[dOut, dIn];
         for (int i = 0; i < dOut; i++)
         {
@@ -170,78 +171,5 @@ public sealed class DemoCurvatureAdapterTests
         }
 
         return sum;
-    }
-
-    private static double[,] AddDiagonal(double[,] m, double delta)
-    {
-        var result = (double[,])m.Clone();
-        for (int i = 0; i < m.GetLength(0); i++)
-        {
-            result[i, i] += delta;
-        }
-
-        return result;
-    }
-
-    /// <summary>Gauss–Jordan inverse with partial pivoting (float64 oracle).</summary>
-    private static double[,] Inverse(double[,] m)
-    {
-        int n = m.GetLength(0);
-        var w = new double[n, 2 * n];
-        for (int i = 0; i < n; i++)
-        {
-            for (int j = 0; j < n; j++)
-            {
-                w[i, j] = m[i, j];
-            }
-
-            w[i, n + i] = 1;
-        }
-
-        for (int col = 0; col < n; col++)
-        {
-            int pivot = col;
-            for (int r = col + 1; r < n; r++)
-            {
-                if (Math.Abs(w[r, col]) > Math.Abs(w[pivot, col]))
-                {
-                    pivot = r;
-                }
-            }
-
-            for (int j = 0; j < 2 * n; j++)
-            {
-                (w[col, j], w[pivot, j]) = (w[pivot, j], w[col, j]);
-            }
-
-            double p = w[col, col];
-            for (int j = 0; j < 2 * n; j++)
-            {
-                w[col, j] /= p;
-            }
-
-            for (int r = 0; r < n; r++)
-            {
-                if (r != col && w[r, col] != 0)
-                {
-                    double f = w[r, col];
-                    for (int j = 0; j < 2 * n; j++)
-                    {
-                        w[r, j] -= f * w[col, j];
-                    }
-                }
-            }
-        }
-
-        var result = new double[n, n];
-        for (int i = 0; i < n; i++)
-        {
-            for (int j = 0; j < n; j++)
-            {
-                result[i, j] = w[i, n + j];
-            }
-        }
-
-        return result;
     }
 }
