@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Curvature.Models;
 using Curvature.Backends;
 using Curvature.Kfac;
 using Curvature.Layers;
@@ -39,11 +40,11 @@ public sealed class KfacCase
             NumData = config.GetProperty("num_data").GetInt32(),
             LossTermsPerExample = config.GetProperty("num_per_example_loss_terms").GetInt32(),
             Reduction = Reduction,
-            Approximation = config.GetProperty("kfac_approx").GetString() == "reduce" ? KfacApproximation.Reduce : KfacApproximation.Expand,
+            Approximation = config.GetProperty("kfac_approx").GetString() == "reduce" ? WeightSharing.Reduce : WeightSharing.Expand,
             Fisher = Fisher,
         };
         bool separate = config.GetProperty("separate_weight_and_bias").GetBoolean();
-        var layers = new List<KfacLayer>();
+        var layers = new List<LayerSpec>();
         foreach (var l in root.GetProperty("model").GetProperty("layers").EnumerateArray())
         {
             string name = l.GetProperty("name").GetString()!;
@@ -51,7 +52,7 @@ public sealed class KfacCase
             switch (l.GetProperty("kind").GetString())
             {
                 case "linear":
-                    layers.Add(KfacLayer.Linear(name, l.GetProperty("in_features").GetInt32(), l.GetProperty("out_features").GetInt32(), bias));
+                    layers.Add(LayerSpec.Linear(name, l.GetProperty("in_features").GetInt32(), l.GetProperty("out_features").GetInt32(), bias));
                     break;
                 case "conv2d":
                     var k = Pair(l.GetProperty("kernel_size"));
@@ -60,14 +61,14 @@ public sealed class KfacCase
                     var d = Pair(l.GetProperty("dilation"));
                     var geo = new Conv2dGeometry(l.GetProperty("in_channels").GetInt32(), l.GetProperty("out_channels").GetInt32(),
                         k.A, k.B, s.A, s.B, p.A, p.B, d.A, d.B, l.TryGetProperty("groups", out var gr) ? gr.GetInt32() : 1);
-                    layers.Add(KfacLayer.Conv2d(name, geo, bias));
+                    layers.Add(LayerSpec.Conv2d(name, geo, bias));
                     break;
                 default:
                     throw new InvalidOperationException($"Unknown layer kind '{l.GetProperty("kind").GetString()}'.");
             }
         }
 
-        Model = new KfacModel(layers, separate);
+        Model = new ModelSpec(layers, separate);
         Batches = [.. root.GetProperty("batches").EnumerateArray()];
     }
 
@@ -90,7 +91,7 @@ public sealed class KfacCase
     public KfacOptions Options { get; }
 
     /// <summary>The model structure.</summary>
-    public KfacModel Model { get; }
+    public ModelSpec Model { get; }
 
     /// <summary>The batches (JSON).</summary>
     public IReadOnlyList<JsonElement> Batches { get; }

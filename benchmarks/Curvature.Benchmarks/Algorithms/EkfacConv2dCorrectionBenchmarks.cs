@@ -1,4 +1,5 @@
 using System.Numerics;
+using Curvature.Models;
 using BenchmarkDotNet.Attributes;
 using Curvature.Benchmarks.Infrastructure;
 using Curvature.Ekfac;
@@ -53,7 +54,7 @@ public class EkfacConv2dCorrectionBenchmarks<T>
     public void Setup()
     {
         var backend = BenchmarkBackends.Create(Backend, 1);
-        var model = new KfacModel([KfacLayer.Conv2d("conv", Conv.Geometry)]);
+        var model = new ModelSpec([LayerSpec.Conv2d("conv", Conv.Geometry)]);
         var options = new KfacOptions { NumData = Conv.Batch };
         _input = Conv.Input<T>();
         _gradients = Conv.OutputGradients<T>();

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Curvature.Models;
 using BenchmarkDotNet.Attributes;
 using CommunityToolkit.HighPerformance;
 using Curvature.Benchmarks.Infrastructure;
@@ -49,7 +50,7 @@ public class EkfacDenseBenchmarks<T>
     {
         int n = N, batch = AlgorithmWorkloads.DenseBatch;
         var backend = BenchmarkBackends.Create(Backend, 1);
-        _ekfac = new EkfacPreconditioner<T>(backend, [KfacLayer.Linear("fc", n, n, bias: false)], new EkfacPreconditionerOptions
+        _ekfac = new EkfacPreconditioner<T>(backend, [LayerSpec.Linear("fc", n, n, bias: false)], new EkfacPreconditionerOptions
         {
             MaxBatchSize = batch,
             EigenbasisPeriod = 1,

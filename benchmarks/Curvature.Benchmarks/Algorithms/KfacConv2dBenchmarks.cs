@@ -1,4 +1,5 @@
 using System.Numerics;
+using Curvature.Models;
 using BenchmarkDotNet.Attributes;
 using Curvature.Benchmarks.Infrastructure;
 using Curvature.Damping;
@@ -42,7 +43,7 @@ public class KfacConv2dBenchmarks<T>
     public void Setup()
     {
         var backend = BenchmarkBackends.Create(Backend, 1);
-        var model = new KfacModel([KfacLayer.Conv2d("conv", Conv.Geometry)]);
+        var model = new ModelSpec([LayerSpec.Conv2d("conv", Conv.Geometry)]);
         _factors = new KfacFactorBuilder<T>(backend, model, new KfacOptions { NumData = Conv.Batch });
         _input = Conv.Input<T>();
         _gradients = Conv.OutputGradients<T>();
@@ -68,7 +69,7 @@ public class KfacConv2dBenchmarks<T>
     [Benchmark]
     public void ApplyInverse() => _inverse.Apply(_vector, _result);
 
-    private void Verify(KfacModel model)
+    private void Verify(ModelSpec model)
     {
         var block = _factors.Blocks[0];
         var a = WorkloadCheck.Widen<T>(block.InputCovariance);

@@ -1,4 +1,5 @@
 using CommunityToolkit.HighPerformance;
+using Curvature.Models;
 using Curvature.Demo.Data;
 using Curvature.Demo.NeuralNet;
 using Curvature.Ekfac;
@@ -24,7 +25,7 @@ public sealed class EkfacAdapter : ILayerPreconditioner
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(settings);
         _settings = settings;
-        var layers = model.Layers.Select(l => KfacLayer.Linear($"layer{l.Index + 1}", l.InputSize, l.OutputSize, bias: true)).ToArray();
+        var layers = model.Layers.Select(l => LayerSpec.Linear($"layer{l.Index + 1}", l.InputSize, l.OutputSize, bias: true)).ToArray();
         _preconditioner = new EkfacPreconditioner<double>(model.Backend, layers, new EkfacPreconditionerOptions
         {
             MaxBatchSize = model.Layers[0].Capacity,

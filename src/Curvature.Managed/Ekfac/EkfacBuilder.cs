@@ -1,4 +1,5 @@
 using System.Numerics;
+using Curvature.Models;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Ekfac.Internals;
@@ -38,10 +39,11 @@ public sealed class EkfacBuilder<T>
     /// <param name="options">The K-FAC options (N, reduction; <see cref="KfacOptions.Approximation"/> only affects the factors).</param>
     /// <param name="strategy">How weight-block corrections are evaluated (automatic by default).</param>
     /// <exception cref="NotSupportedException">More than one loss term per example, or the forward-only Fisher.</exception>
-    public EkfacBuilder(CurvatureBackend backend, KfacModel model, KfacOptions options, EkfacCorrectionStrategy strategy = EkfacCorrectionStrategy.Automatic)
+    public EkfacBuilder(CurvatureBackend backend, ModelSpec model, KfacOptions options, EkfacCorrectionStrategy strategy = EkfacCorrectionStrategy.Automatic)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(model);
+        model.EnsureOperatorCompatible("The EKFAC builder");
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         if (options.LossTermsPerExample != 1)
@@ -68,7 +70,7 @@ public sealed class EkfacBuilder<T>
     }
 
     /// <summary>The model structure.</summary>
-    public KfacModel Model { get; }
+    public ModelSpec Model { get; }
 
     /// <summary>The options (N, reduction, factor approximation).</summary>
     public KfacOptions Options { get; }
@@ -146,7 +148,7 @@ public sealed class EkfacBuilder<T>
     }
 
     /// <summary>Adds one batch of one layer to the corrected eigenvalues of every block of that layer (pass 2).</summary>
-    /// <param name="layerIndex">Index of the layer in <see cref="KfacModel.Layers"/>.</param>
+    /// <param name="layerIndex">Index of the layer in <see cref="ModelSpec.Layers"/>.</param>
     /// <param name="input">The layer input <c>a</c>, row-major.</param>
     /// <param name="inputShape">Shape of <c>a</c>: <c>[N_b, D_in]</c>, <c>[N_b, S…, D_in]</c> or <c>[N_b, C_in, H, W]</c>.</param>
     /// <param name="gradients">The output gradients <c>g</c>, row-major.</param>
@@ -184,7 +186,7 @@ public sealed class EkfacBuilder<T>
         }
 
         // Validated: from here on nothing can fail.
-        const KfacApproximation expand = KfacApproximation.Expand;
+        const WeightSharing expand = WeightSharing.Expand;
         int n = shape.BatchSize, s = shape.SharedPositions, v = shape.Vectors, d = layer.WeightInputSize;
         T scale = T.CreateChecked(KfacFactorBuilder<T>.LossCorrection(Options.Reduction, n, Options.LossTermsPerExample, Options.NumData));
         Span2D<T> x = default, xOnes = default, g = default, gSum = default;
@@ -201,7 +203,7 @@ public sealed class EkfacBuilder<T>
                 if (gSum.IsEmpty)
                 {
                     gSum = Buffer(ref _summedScratch, v * n, layout.OutputSize);
-                    KfacWeightSharing.FormatGradients(layer, gradients, shape, KfacApproximation.Reduce, gSum);
+                    KfacWeightSharing.FormatGradients(layer, gradients, shape, WeightSharing.Reduce, gSum);
                 }
 
                 EigenvalueCorrection.AccumulateBias(_backend, gSum, Square(b.GradientEigenvectorStorage, layout.OutputSize), b.CorrectedStorage, scale, _workspace);
@@ -263,7 +265,7 @@ public sealed class EkfacBuilder<T>
     /// <param name="cancellationToken">Checked between batches.</param>
     /// <returns>The operator (owning its blocks).</returns>
     public static EkfacOperator<T> Compute(
-        CurvatureBackend backend, KfacModel model, KfacOptions options, IEnumerable<IReadOnlyList<EkfacLayerData<T>>> batches,
+        CurvatureBackend backend, ModelSpec model, KfacOptions options, IEnumerable<IReadOnlyList<EkfacLayerData<T>>> batches,
         IProgress<EkfacProgress>? progress = null, EkfacCorrectionStrategy strategy = EkfacCorrectionStrategy.Automatic,
         CancellationToken cancellationToken = default)
     {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Curvature.Models;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Ekfac.Internals;
@@ -29,12 +30,13 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
     private readonly EkfacBlock<T>[] _blocks;
     private readonly BlockWorkspace<T> _workspace;
 
-    /// <summary>Creates the operator over <paramref name="blocks"/> (one per <see cref="KfacModel.Blocks"/> entry, same order).</summary>
+    /// <summary>Creates the operator over <paramref name="blocks"/> (one per <see cref="ModelSpec.Blocks"/> entry, same order).</summary>
     /// <exception cref="ArgumentException">The blocks do not match the model.</exception>
-    public EkfacOperator(CurvatureBackend backend, KfacModel model, IReadOnlyList<EkfacBlock<T>> blocks)
+    public EkfacOperator(CurvatureBackend backend, ModelSpec model, IReadOnlyList<EkfacBlock<T>> blocks)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(model);
+        model.EnsureOperatorCompatible("The EKFAC operator");
         ArgumentNullException.ThrowIfNull(blocks);
         if (blocks.Count != model.Blocks.Count)
         {
@@ -62,7 +64,7 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
     public CurvatureBackend Backend { get; }
 
     /// <summary>The model structure (parameter layout, block order).</summary>
-    public KfacModel Model { get; }
+    public ModelSpec Model { get; }
 
     /// <summary>The blocks in block order.</summary>
     public IReadOnlyList<EkfacBlock<T>> Blocks => _blocks;

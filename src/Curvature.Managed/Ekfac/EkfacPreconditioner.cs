@@ -1,4 +1,5 @@
 using System.Numerics;
+using Curvature.Models;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Ekfac.Internals;
@@ -34,7 +35,7 @@ public sealed class EkfacPreconditioner<T>
 
     /// <summary>Creates the preconditioner for <paramref name="layers"/> (Linear layers on <c>[N, D_in]</c> inputs).</summary>
     /// <exception cref="NotSupportedException">A layer is not Linear.</exception>
-    public EkfacPreconditioner(CurvatureBackend backend, IReadOnlyList<KfacLayer> layers, EkfacPreconditionerOptions options)
+    public EkfacPreconditioner(CurvatureBackend backend, IReadOnlyList<LayerSpec> layers, EkfacPreconditionerOptions options)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(layers);
@@ -48,7 +49,7 @@ public sealed class EkfacPreconditioner<T>
         foreach (var l in layers)
         {
             ArgumentNullException.ThrowIfNull(l, nameof(layers));
-            if (l.Kind != KfacLayerKind.Linear)
+            if (l.Kind != LayerKind.Linear)
             {
                 throw new NotSupportedException($"The EKFAC preconditioner supports dense layers only; layer '{l.Name}' is {l.Kind}.");
             }
@@ -64,7 +65,7 @@ public sealed class EkfacPreconditioner<T>
     }
 
     /// <summary>The layers, in the order their indices refer to.</summary>
-    public IReadOnlyList<KfacLayer> Layers { get; }
+    public IReadOnlyList<LayerSpec> Layers { get; }
 
     /// <summary>The settings.</summary>
     public EkfacPreconditionerOptions Options { get; }

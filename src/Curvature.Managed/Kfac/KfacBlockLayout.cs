@@ -1,13 +1,14 @@
+using Curvature.Models;
 namespace Curvature.Kfac;
 
 /// <summary>
-/// One Kronecker block of a <see cref="KfacModel"/>: which layer and parameters it covers, its factor sizes, and where its
+/// One Kronecker block of a <see cref="ModelSpec"/>: which layer and parameters it covers, its factor sizes, and where its
 /// parameters sit in the flat parameter vector. The block acts on <c>vec_row(V)</c> with <c>V = [W.reshape(D_out, −1) | b]</c>
 /// (joint), <c>W.reshape(D_out, −1)</c> (weight only) or <c>b</c> (bias only).
 /// </summary>
 public sealed class KfacBlockLayout
 {
-    internal KfacBlockLayout(int index, int layerIndex, KfacLayer layer, KfacBlockParameters parameters, int weightOffset, int biasOffset)
+    internal KfacBlockLayout(int index, int layerIndex, LayerSpec layer, KfacBlockParameters parameters, int weightOffset, int biasOffset)
     {
         Index = index;
         LayerIndex = layerIndex;
@@ -20,11 +21,11 @@ public sealed class KfacBlockLayout
     /// <summary>Position of the block in the block order (curvlinops' <c>param_groups</c> order).</summary>
     public int Index { get; }
 
-    /// <summary>Index of the block's layer in <see cref="KfacModel.Layers"/>.</summary>
+    /// <summary>Index of the block's layer in <see cref="ModelSpec.Layers"/>.</summary>
     public int LayerIndex { get; }
 
     /// <summary>The block's layer.</summary>
-    public KfacLayer Layer { get; }
+    public LayerSpec Layer { get; }
 
     /// <summary>Which parameters the block covers.</summary>
     public KfacBlockParameters Parameters { get; }

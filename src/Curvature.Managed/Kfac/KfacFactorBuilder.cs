@@ -1,4 +1,5 @@
 using System.Numerics;
+using Curvature.Models;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Kfac.Internals;
@@ -7,7 +8,7 @@ using Curvature.Loss;
 namespace Curvature.Kfac;
 
 /// <summary>
-/// Accumulates the Kronecker factors of every block of a <see cref="KfacModel"/> from per-batch layer inputs and
+/// Accumulates the Kronecker factors of every block of a <see cref="ModelSpec"/> from per-batch layer inputs and
 /// output gradients, exactly as curvlinops (FORMAT.md §3.3):
 /// <c>A = Σ_b Σ_n Σ_s x xᵀ / (N·S')</c> and <c>G = Σ_b κ_b Σ_v Σ_n Σ_s g gᵀ</c> with
 /// <c>κ_b = (N_b·P)² / (P·N)</c> (mean) or 1 (sum). Batches may have different sizes.
@@ -27,10 +28,11 @@ public sealed class KfacFactorBuilder<T>
     private T[] _gradientScratch = [];
 
     /// <summary>Creates a builder with zero factors (G = I for the forward-only Fisher).</summary>
-    public KfacFactorBuilder(CurvatureBackend backend, KfacModel model, KfacOptions options)
+    public KfacFactorBuilder(CurvatureBackend backend, ModelSpec model, KfacOptions options)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(model);
+        model.EnsureOperatorCompatible("The K-FAC factor builder");
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _backend = backend;
@@ -41,7 +43,7 @@ public sealed class KfacFactorBuilder<T>
     }
 
     /// <summary>The model structure.</summary>
-    public KfacModel Model { get; }
+    public ModelSpec Model { get; }
 
     /// <summary>The accumulation options.</summary>
     public KfacOptions Options { get; }
@@ -69,7 +71,7 @@ public sealed class KfacFactorBuilder<T>
     }
 
     /// <summary>Adds one batch of one layer to the factors of every block of that layer.</summary>
-    /// <param name="layerIndex">Index of the layer in <see cref="KfacModel.Layers"/>.</param>
+    /// <param name="layerIndex">Index of the layer in <see cref="ModelSpec.Layers"/>.</param>
     /// <param name="input">The layer input <c>a</c>, row-major.</param>
     /// <param name="inputShape">Shape of <c>a</c>: <c>[N_b, D_in]</c>, <c>[N_b, S…, D_in]</c> or <c>[N_b, C_in, H, W]</c>.</param>
     /// <param name="gradients">The output gradients <c>g</c>, row-major (ignored for the forward-only Fisher).</param>
@@ -125,7 +127,7 @@ public sealed class KfacFactorBuilder<T>
         // Everything is validated: from here on nothing can fail.
         var approx = Options.Approximation;
         int inputRows = KfacWeightSharing.InputRows(shape, approx);
-        int sharing = approx == KfacApproximation.Expand ? shape.SharedPositions : 1;
+        int sharing = approx == WeightSharing.Expand ? shape.SharedPositions : 1;
         T inputScale = T.One / T.CreateChecked((double)Options.NumData * sharing);
         T gradientScale = T.CreateChecked(LossCorrection(Options.Reduction, shape.BatchSize, Options.LossTermsPerExample, Options.NumData));
         int d = layer.WeightInputSize;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Curvature.Models;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Damping;
@@ -9,7 +10,7 @@ namespace Curvature.Kfac;
 
 /// <summary>
 /// curvlinops' <c>KFACLinearOperator</c>: the block-diagonal matrix over a model's parameters whose blocks are
-/// <c>G_i ⊗ A_i</c> in the order of <see cref="KfacModel.Blocks"/>, acting on the flat parameter vector
+/// <c>G_i ⊗ A_i</c> in the order of <see cref="ModelSpec.Blocks"/>, acting on the flat parameter vector
 /// (parameters in <c>named_parameters()</c> order; within a joint block the bias is the last column of <c>[W | b]</c>).
 /// </summary>
 /// <remarks>
@@ -23,11 +24,12 @@ public sealed class KfacOperator<T> : ILinearOperator<T>
     private readonly KfacBlock<T>[] _blocks;
     private readonly BlockWorkspace<T> _workspace;
 
-    /// <summary>Creates the operator over <paramref name="blocks"/> (one per <see cref="KfacModel.Blocks"/> entry, same order).</summary>
-    public KfacOperator(CurvatureBackend backend, KfacModel model, IReadOnlyList<KfacBlock<T>> blocks)
+    /// <summary>Creates the operator over <paramref name="blocks"/> (one per <see cref="ModelSpec.Blocks"/> entry, same order).</summary>
+    public KfacOperator(CurvatureBackend backend, ModelSpec model, IReadOnlyList<KfacBlock<T>> blocks)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(model);
+        model.EnsureOperatorCompatible("The K-FAC operator");
         ArgumentNullException.ThrowIfNull(blocks);
         if (blocks.Count != model.Blocks.Count)
         {
@@ -53,7 +55,7 @@ public sealed class KfacOperator<T> : ILinearOperator<T>
     public CurvatureBackend Backend { get; }
 
     /// <summary>The model structure (parameter layout, block order).</summary>
-    public KfacModel Model { get; }
+    public ModelSpec Model { get; }
 
     /// <summary>The blocks in block order.</summary>
     public IReadOnlyList<KfacBlock<T>> Blocks => _blocks;

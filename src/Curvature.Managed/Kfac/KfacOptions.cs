@@ -1,4 +1,5 @@
 using Curvature.Loss;
+using Curvature.Models;
 
 namespace Curvature.Kfac;
 
@@ -15,7 +16,7 @@ public sealed record KfacOptions
     public LossReduction Reduction { get; init; } = LossReduction.Mean;
 
     /// <summary>Expand or reduce (weight sharing).</summary>
-    public KfacApproximation Approximation { get; init; } = KfacApproximation.Expand;
+    public WeightSharing Approximation { get; init; } = WeightSharing.Expand;
 
     /// <summary>The Fisher type; only <see cref="FisherType.ForwardOnly"/> changes accumulation (G = I, gradients ignored).</summary>
     public FisherType Fisher { get; init; } = FisherType.Type2;
@@ -29,7 +30,7 @@ public sealed record KfacOptions
             throw new ArgumentOutOfRangeException(nameof(Reduction), Reduction, "Unknown reduction.");
         }
 
-        if (Approximation is not (KfacApproximation.Expand or KfacApproximation.Reduce))
+        if (Approximation is not (WeightSharing.Expand or WeightSharing.Reduce))
         {
             throw new ArgumentOutOfRangeException(nameof(Approximation), Approximation, "Unknown approximation.");
         }

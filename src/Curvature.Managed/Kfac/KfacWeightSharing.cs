@@ -1,4 +1,5 @@
 using System.Numerics;
+using Curvature.Models;
 using CommunityToolkit.HighPerformance;
 using Curvature.Layers;
 
@@ -7,8 +8,8 @@ namespace Curvature.Kfac;
 /// <summary>
 /// Converts a layer's raw inputs <c>a</c> and output gradients <c>g</c> into curvlinops' weight-sharing format
 /// (FORMAT.md §3.2): rows of input features <c>x[n, s]</c> (Conv2d: im2col patches in torch <c>unfold</c> order) and rows of
-/// output gradients <c>g[v, n, s]</c>, with <see cref="KfacApproximation.Expand"/> (keep positions) or
-/// <see cref="KfacApproximation.Reduce"/> (mean of inputs, sum of gradients over positions), and optionally the constant
+/// output gradients <c>g[v, n, s]</c>, with <see cref="WeightSharing.Expand"/> (keep positions) or
+/// <see cref="WeightSharing.Reduce"/> (mean of inputs, sum of gradients over positions), and optionally the constant
 /// feature 1 appended after the reduction (joint weight + bias blocks). EKFAC reuses these conversions.
 /// </summary>
 public static class KfacWeightSharing
@@ -18,7 +19,7 @@ public static class KfacWeightSharing
     /// <param name="inputShape">Shape of <c>a</c>: Linear <c>[N, D_in]</c> or <c>[N, S…, D_in]</c>; Conv2d <c>[N, C_in, H, W]</c>.</param>
     /// <param name="gradientShape">Shape of <c>g</c>: <c>[V, N, S…, D_out]</c> or <c>[V, N, C_out, OH, OW]</c>; empty to skip.</param>
     /// <exception cref="ArgumentException">A shape does not fit the layer, or the batch is empty.</exception>
-    public static KfacBatchShape Describe(KfacLayer layer, ReadOnlySpan<int> inputShape, ReadOnlySpan<int> gradientShape)
+    public static KfacBatchShape Describe(LayerSpec layer, ReadOnlySpan<int> inputShape, ReadOnlySpan<int> gradientShape)
     {
         ArgumentNullException.ThrowIfNull(layer);
         foreach (int d in inputShape)
@@ -30,7 +31,7 @@ public static class KfacWeightSharing
         }
 
         int n, s, h = 0, w = 0;
-        if (layer.Kind == KfacLayerKind.Linear)
+        if (layer.Kind == LayerKind.Linear)
         {
             if (inputShape.Length < 2 || inputShape[^1] != layer.WeightInputSize)
             {
@@ -73,7 +74,7 @@ public static class KfacWeightSharing
         if (!gradientShape.IsEmpty)
         {
             bool ok;
-            if (layer.Kind == KfacLayerKind.Linear)
+            if (layer.Kind == LayerKind.Linear)
             {
                 ok = gradientShape.Length == inputShape.Length + 1 && gradientShape[^1] == layer.OutputSize;
                 for (int i = 0; ok && i < inputShape.Length - 1; i++)
@@ -100,11 +101,11 @@ public static class KfacWeightSharing
     }
 
     /// <summary>Rows of the formatted inputs: <c>N·S</c> (expand) or <c>N</c> (reduce).</summary>
-    public static int InputRows(KfacBatchShape shape, KfacApproximation approximation) =>
-        approximation == KfacApproximation.Expand ? shape.BatchSize * shape.SharedPositions : shape.BatchSize;
+    public static int InputRows(KfacBatchShape shape, WeightSharing approximation) =>
+        approximation == WeightSharing.Expand ? shape.BatchSize * shape.SharedPositions : shape.BatchSize;
 
     /// <summary>Rows of the formatted gradients: <c>V·N·S</c> (expand) or <c>V·N</c> (reduce).</summary>
-    public static int GradientRows(KfacBatchShape shape, KfacApproximation approximation) => shape.Vectors * InputRows(shape, approximation);
+    public static int GradientRows(KfacBatchShape shape, WeightSharing approximation) => shape.Vectors * InputRows(shape, approximation);
 
     /// <summary>Writes the input features in weight-sharing format: row <c>n·S' + s</c> holds <c>x[n, s]</c> (then 1 when <paramref name="appendOnes"/>).</summary>
     /// <param name="layer">The layer.</param>
@@ -113,7 +114,7 @@ public static class KfacWeightSharing
     /// <param name="approximation">Expand or reduce.</param>
     /// <param name="appendOnes">Append the constant feature 1 (after the reduction).</param>
     /// <param name="destination"><see cref="InputRows"/> × <c>D_in (+1)</c>.</param>
-    public static void FormatInputs<T>(KfacLayer layer, ReadOnlySpan<T> input, KfacBatchShape shape, KfacApproximation approximation, bool appendOnes, Span2D<T> destination)
+    public static void FormatInputs<T>(LayerSpec layer, ReadOnlySpan<T> input, KfacBatchShape shape, WeightSharing approximation, bool appendOnes, Span2D<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
@@ -124,8 +125,8 @@ public static class KfacWeightSharing
             throw new ArgumentException($"The destination must be {rows} × {cols}, but it is {destination.Height} × {destination.Width}.", nameof(destination));
         }
 
-        bool expand = approximation == KfacApproximation.Expand;
-        if (layer.Kind == KfacLayerKind.Linear)
+        bool expand = approximation == WeightSharing.Expand;
+        if (layer.Kind == LayerKind.Linear)
         {
             if (input.Length != n * s * d)
             {
@@ -200,7 +201,7 @@ public static class KfacWeightSharing
     /// <param name="shape">From <see cref="Describe"/>.</param>
     /// <param name="approximation">Expand (keep positions) or reduce (sum over positions).</param>
     /// <param name="destination"><see cref="GradientRows"/> × <c>D_out</c>.</param>
-    public static void FormatGradients<T>(KfacLayer layer, ReadOnlySpan<T> gradients, KfacBatchShape shape, KfacApproximation approximation, Span2D<T> destination)
+    public static void FormatGradients<T>(LayerSpec layer, ReadOnlySpan<T> gradients, KfacBatchShape shape, WeightSharing approximation, Span2D<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layer);
@@ -216,8 +217,8 @@ public static class KfacWeightSharing
             throw new ArgumentException($"The gradients must hold {vn * s * dOut} values, but they hold {gradients.Length}.", nameof(gradients));
         }
 
-        bool expand = approximation == KfacApproximation.Expand;
-        bool channelsFirst = layer.Kind == KfacLayerKind.Conv2d;
+        bool expand = approximation == WeightSharing.Expand;
+        bool channelsFirst = layer.Kind == LayerKind.Conv2d;
         for (int i = 0; i < vn; i++)
         {
             ReadOnlySpan<T> src = gradients.Slice(i * s * dOut, s * dOut);
@@ -260,25 +261,29 @@ public static class KfacWeightSharing
     {
         int oh = geo.OutputHeight(height), ow = geo.OutputWidth(width);
         int kh = geo.KernelHeight, kw = geo.KernelWidth;
+        int groups = geo.Groups, groupChannels = geo.InChannels / groups;
         mean.Clear();
         for (int y = 0; y < oh; y++)
         {
             for (int x = 0; x < ow; x++)
             {
-                int f = 0;
-                for (int c = 0; c < geo.InChannels; c++)
+                for (int group = 0; group < groups; group++)
                 {
-                    ReadOnlySpan<T> plane = image.Slice(c * height * width, height * width);
-                    for (int i = 0; i < kh; i++)
+                    int f = 0;
+                    for (int c = 0; c < groupChannels; c++)
                     {
-                        int r = (y * geo.StrideHeight) + (i * geo.DilationHeight) - geo.PaddingHeight;
-                        bool inside = (uint)r < (uint)height;
-                        for (int j = 0; j < kw; j++, f++)
+                        ReadOnlySpan<T> plane = image.Slice(((group * groupChannels) + c) * height * width, height * width);
+                        for (int i = 0; i < kh; i++)
                         {
-                            int col = (x * geo.StrideWidth) + (j * geo.DilationWidth) - geo.PaddingWidth;
-                            if (inside && (uint)col < (uint)width)
+                            int r = (y * geo.StrideHeight) + (i * geo.DilationHeight) - geo.PaddingHeight;
+                            bool inside = (uint)r < (uint)height;
+                            for (int j = 0; j < kw; j++, f++)
                             {
-                                mean[f] += plane[(r * width) + col];
+                                int col = (x * geo.StrideWidth) + (j * geo.DilationWidth) - geo.PaddingWidth;
+                                if (inside && (uint)col < (uint)width)
+                                {
+                                    mean[f] += plane[(r * width) + col];
+                                }
                             }
                         }
                     }
@@ -286,7 +291,7 @@ public static class KfacWeightSharing
             }
         }
 
-        T inv = T.One / T.CreateChecked(oh * ow);
+        T inv = T.One / T.CreateChecked(oh * ow * groups);
         for (int f = 0; f < mean.Length; f++)
         {
             mean[f] *= inv;

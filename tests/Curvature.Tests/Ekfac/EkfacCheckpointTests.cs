@@ -1,4 +1,5 @@
 using CommunityToolkit.HighPerformance;
+using Curvature.Models;
 using Curvature.Ekfac;
 using Curvature.Kfac;
 using Curvature.Loss;
@@ -11,7 +12,7 @@ namespace Curvature.Tests.Ekfac;
 public class EkfacCheckpointTests
 {
     private static EkfacOperator<double> Build(int seed, bool separate = false) =>
-        EkfacTestProblem.Create(separate, KfacApproximation.Expand, LossReduction.Mean, seed).Build(TestBackends.Get("managed")).ToOperator();
+        EkfacTestProblem.Create(separate, WeightSharing.Expand, LossReduction.Mean, seed).Build(TestBackends.Get("managed")).ToOperator();
 
     private static List<double[]> Snapshot(EkfacOperator<double> op) =>
     [
@@ -60,17 +61,17 @@ public class EkfacCheckpointTests
 
         // Same structure but a renamed layer.
         var layers = EkfacTestProblem.Layers().ToList();
-        layers[2] = KfacLayer.Linear("renamed", 6, 5);
-        var problem = EkfacTestProblem.Create(false, KfacApproximation.Expand, LossReduction.Mean, 1);
-        var renamedModel = new KfacModel(layers);
+        layers[2] = LayerSpec.Linear("renamed", 6, 5);
+        var problem = EkfacTestProblem.Create(false, WeightSharing.Expand, LossReduction.Mean, 1);
+        var renamedModel = new ModelSpec(layers);
         var renamed = new EkfacBuilder<double>(TestBackends.Get("managed"), renamedModel, problem.Options).ToOperator();
         var e = Assert.Throws<CheckpointFormatException>(() => target.Load(new MemoryStream(Save(renamed))));
         Assert.Contains("renamed", e.Message);
 
         // Same names, different shape.
         layers = [.. EkfacTestProblem.Layers()];
-        layers[3] = KfacLayer.Linear("3", 5, 2, bias: false);
-        var reshaped = new EkfacBuilder<double>(TestBackends.Get("managed"), new KfacModel(layers), problem.Options).ToOperator();
+        layers[3] = LayerSpec.Linear("3", 5, 2, bias: false);
+        var reshaped = new EkfacBuilder<double>(TestBackends.Get("managed"), new ModelSpec(layers), problem.Options).ToOperator();
         Assert.Throws<CheckpointFormatException>(() => target.Load(new MemoryStream(Save(reshaped))));
 
         // Corrupted bytes and another element type.

@@ -1,4 +1,5 @@
 using CommunityToolkit.HighPerformance;
+using Curvature.Models;
 using Curvature.Ekfac;
 using Curvature.Kfac;
 using Curvature.Loss;
@@ -9,15 +10,15 @@ namespace Curvature.Tests.Ekfac;
 
 public class EkfacOperatorTests
 {
-    public static TheoryData<string, bool, KfacApproximation, LossReduction> Configurations()
+    public static TheoryData<string, bool, WeightSharing, LossReduction> Configurations()
     {
-        var data = new TheoryData<string, bool, KfacApproximation, LossReduction>();
+        var data = new TheoryData<string, bool, WeightSharing, LossReduction>();
         foreach (var name in new[] { "managed", "openblas", "mkl" })
         {
-            data.Add(name, false, KfacApproximation.Expand, LossReduction.Mean);
-            data.Add(name, true, KfacApproximation.Reduce, LossReduction.Sum);
-            data.Add(name, true, KfacApproximation.Expand, LossReduction.Mean);
-            data.Add(name, false, KfacApproximation.Reduce, LossReduction.Mean);
+            data.Add(name, false, WeightSharing.Expand, LossReduction.Mean);
+            data.Add(name, true, WeightSharing.Reduce, LossReduction.Sum);
+            data.Add(name, true, WeightSharing.Expand, LossReduction.Mean);
+            data.Add(name, false, WeightSharing.Reduce, LossReduction.Mean);
         }
 
         return data;
@@ -25,7 +26,7 @@ public class EkfacOperatorTests
 
     [Theory]
     [MemberData(nameof(Configurations))]
-    public void Ekfac_IsNeverFartherFromExactBlockFisherThanKfac(string backendName, bool separate, KfacApproximation approx, LossReduction reduction)
+    public void Ekfac_IsNeverFartherFromExactBlockFisherThanKfac(string backendName, bool separate, WeightSharing approx, LossReduction reduction)
     {
         var backend = TestBackends.Get(backendName);
         var problem = EkfacTestProblem.Create(separate, approx, reduction, seed: 11);
@@ -41,7 +42,7 @@ public class EkfacOperatorTests
 
     [Theory]
     [MemberData(nameof(Configurations))]
-    public void CorrectedEigenvalues_AreTheExactFisherDiagonalInTheEigenbasis(string backendName, bool separate, KfacApproximation approx, LossReduction reduction)
+    public void CorrectedEigenvalues_AreTheExactFisherDiagonalInTheEigenbasis(string backendName, bool separate, WeightSharing approx, LossReduction reduction)
     {
         var backend = TestBackends.Get(backendName);
         var problem = EkfacTestProblem.Create(separate, approx, reduction, seed: 5);
@@ -85,7 +86,7 @@ public class EkfacOperatorTests
 
     [Theory]
     [MemberData(nameof(Configurations))]
-    public void BothStrategies_AgreeTo1e12(string backendName, bool separate, KfacApproximation approx, LossReduction reduction)
+    public void BothStrategies_AgreeTo1e12(string backendName, bool separate, WeightSharing approx, LossReduction reduction)
     {
         var backend = TestBackends.Get(backendName);
         var problem = EkfacTestProblem.Create(separate, approx, reduction, seed: 3);
@@ -126,7 +127,7 @@ public class EkfacOperatorTests
     public void Inverse_EqualsDenseInverseOfDampedEkfac(string backendName)
     {
         var backend = TestBackends.Get(backendName);
-        var problem = EkfacTestProblem.Create(false, KfacApproximation.Expand, LossReduction.Mean, seed: 7);
+        var problem = EkfacTestProblem.Create(false, WeightSharing.Expand, LossReduction.Mean, seed: 7);
         var op = problem.Build(backend).ToOperator();
         int dim = op.Dimension;
         const double damping = 1e-2;
@@ -147,7 +148,7 @@ public class EkfacOperatorTests
     public void TraceNormLogdet_MatchDenseMatrix(string backendName)
     {
         var backend = TestBackends.Get(backendName);
-        var problem = EkfacTestProblem.Create(true, KfacApproximation.Expand, LossReduction.Sum, seed: 9, batchSizes: [12, 10]);
+        var problem = EkfacTestProblem.Create(true, WeightSharing.Expand, LossReduction.Sum, seed: 9, batchSizes: [12, 10]);
         var op = problem.Build(backend).ToOperator();
         int dim = op.Dimension;
         var dense = EkfacDense.FromRowMajor(op.ToDense(), dim);
@@ -172,7 +173,7 @@ public class EkfacOperatorTests
     public void Multiply_ManyColumnsMatchesApplyPerColumn()
     {
         var backend = TestBackends.Get("managed");
-        var problem = EkfacTestProblem.Create(false, KfacApproximation.Expand, LossReduction.Mean, seed: 2);
+        var problem = EkfacTestProblem.Create(false, WeightSharing.Expand, LossReduction.Mean, seed: 2);
         var op = problem.Build(backend).ToOperator();
         int dim = op.Dimension, k = 3;
         var rng = new Random(1);
@@ -199,7 +200,7 @@ public class EkfacOperatorTests
     public void Float_AgreesWithDouble()
     {
         var backend = TestBackends.Get("managed");
-        var problem = EkfacTestProblem.Create(false, KfacApproximation.Expand, LossReduction.Mean, seed: 4, batchSizes: [10, 9]);
+        var problem = EkfacTestProblem.Create(false, WeightSharing.Expand, LossReduction.Mean, seed: 4, batchSizes: [10, 9]);
         var reference = problem.Build(backend).ToOperator();
         var batches = problem.Batches.Select(b => (IReadOnlyList<EkfacLayerData<float>>)b.Select(l =>
             new EkfacLayerData<float>(l.LayerName, l.Input.Select(x => (float)x).ToArray(), l.InputShape, l.Gradients.Select(x => (float)x).ToArray(), l.GradientShape)).ToList());
@@ -218,7 +219,7 @@ public class EkfacOperatorTests
     public void Compute_ReportsProgressForBothPasses_AndEqualsStepwiseBuild()
     {
         var backend = TestBackends.Get("managed");
-        var problem = EkfacTestProblem.Create(true, KfacApproximation.Reduce, LossReduction.Mean, seed: 8);
+        var problem = EkfacTestProblem.Create(true, WeightSharing.Reduce, LossReduction.Mean, seed: 8);
         var reports = new List<EkfacProgress>();
         var op = EkfacBuilder<double>.Compute(backend, problem.Model, problem.Options, problem.Batches, new SyncProgress(reports.Add), cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal([new(EkfacPhase.Factors, 1), new(EkfacPhase.Factors, 2), new(EkfacPhase.Corrections, 1), new(EkfacPhase.Corrections, 2)], reports);
@@ -228,7 +229,7 @@ public class EkfacOperatorTests
     [Fact]
     public void MoreThanOneLossTermPerExample_IsRejected()
     {
-        var problem = EkfacTestProblem.Create(false, KfacApproximation.Expand, LossReduction.Mean, seed: 1);
+        var problem = EkfacTestProblem.Create(false, WeightSharing.Expand, LossReduction.Mean, seed: 1);
         var options = problem.Options with { LossTermsPerExample = 3 };
         var e = Assert.Throws<NotSupportedException>(() => new EkfacBuilder<double>(TestBackends.Get("managed"), problem.Model, options));
         Assert.Contains("P = 3", e.Message);
@@ -239,7 +240,7 @@ public class EkfacOperatorTests
     public void RejectedAccumulation_LeavesCorrectionsUntouched()
     {
         var backend = TestBackends.Get("managed");
-        var problem = EkfacTestProblem.Create(false, KfacApproximation.Expand, LossReduction.Mean, seed: 1);
+        var problem = EkfacTestProblem.Create(false, WeightSharing.Expand, LossReduction.Mean, seed: 1);
         var builder = problem.Build(backend);
         var before = builder.Blocks.Select(b => b.CorrectedEigenvalues.ToArray()).ToList();
         var data = problem.Batches[0][2];
@@ -258,7 +259,7 @@ public class EkfacOperatorTests
     public void Inverse_RejectsNegativeDampingAndSingularMatrix()
     {
         var backend = TestBackends.Get("managed");
-        var problem = EkfacTestProblem.Create(false, KfacApproximation.Expand, LossReduction.Mean, seed: 1);
+        var problem = EkfacTestProblem.Create(false, WeightSharing.Expand, LossReduction.Mean, seed: 1);
         var builder = problem.Build(backend);
         var op = builder.ToOperator();
         Assert.Throws<ArgumentOutOfRangeException>(() => op.Inverse(-1e-3));

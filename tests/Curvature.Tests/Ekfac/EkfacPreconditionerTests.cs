@@ -1,4 +1,5 @@
 using CommunityToolkit.HighPerformance;
+using Curvature.Models;
 using Curvature.Ekfac;
 using Curvature.Kfac;
 using Curvature.Tests.TestKit;
@@ -8,7 +9,7 @@ namespace Curvature.Tests.Ekfac;
 
 public class EkfacPreconditionerTests
 {
-    private static readonly KfacLayer[] Layers = [KfacLayer.Linear("0", 5, 4), KfacLayer.Linear("1", 4, 3, bias: false)];
+    private static readonly LayerSpec[] Layers = [LayerSpec.Linear("0", 5, 4), LayerSpec.Linear("1", 4, 3, bias: false)];
 
     private static double[] Random(Random rng, int n) => [.. Enumerable.Range(0, n).Select(_ => (rng.NextDouble() * 2) - 1)];
 
@@ -202,7 +203,7 @@ public class EkfacPreconditionerTests
         Assert.Equal(s, ToArray(pre.Scalings(0)));
         Assert.Equal(q, ToArray(pre.InputEigenvectors(0)));
         Assert.Equal(1, pre.UpdateCount(0));
-        Assert.Throws<NotSupportedException>(() => new EkfacPreconditioner<double>(backend, [KfacLayer.Conv2d("c", new Curvature.Layers.Conv2dGeometry(1, 1, 2, 2, 1, 1, 0, 0, 1, 1, 1))], new EkfacPreconditionerOptions { MaxBatchSize = 1 }));
+        Assert.Throws<NotSupportedException>(() => new EkfacPreconditioner<double>(backend, [LayerSpec.Conv2d("c", new Curvature.Layers.Conv2dGeometry(1, 1, 2, 2, 1, 1, 0, 0, 1, 1, 1))], new EkfacPreconditionerOptions { MaxBatchSize = 1 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new EkfacPreconditioner<double>(backend, Layers, new EkfacPreconditionerOptions { MaxBatchSize = 1, Damping = 0 }));
     }
 

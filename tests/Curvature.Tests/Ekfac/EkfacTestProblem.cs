@@ -1,4 +1,5 @@
 using CommunityToolkit.HighPerformance;
+using Curvature.Models;
 using Curvature.Ekfac;
 using Curvature.Kfac;
 using Curvature.Layers;
@@ -13,31 +14,31 @@ namespace Curvature.Tests.Ekfac;
 /// </summary>
 internal sealed class EkfacTestProblem
 {
-    private EkfacTestProblem(KfacModel model, KfacOptions options, List<IReadOnlyList<EkfacLayerData<double>>> batches)
+    private EkfacTestProblem(ModelSpec model, KfacOptions options, List<IReadOnlyList<EkfacLayerData<double>>> batches)
     {
         Model = model;
         Options = options;
         Batches = batches;
     }
 
-    public KfacModel Model { get; }
+    public ModelSpec Model { get; }
 
     public KfacOptions Options { get; }
 
     public List<IReadOnlyList<EkfacLayerData<double>>> Batches { get; }
 
-    public static IReadOnlyList<KfacLayer> Layers() =>
+    public static IReadOnlyList<LayerSpec> Layers() =>
     [
-        KfacLayer.Conv2d("0", new Conv2dGeometry(2, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1)),
-        KfacLayer.Linear("1", 3, 4),
-        KfacLayer.Linear("2", 6, 5),
-        KfacLayer.Linear("3", 4, 2, bias: false),
+        LayerSpec.Conv2d("0", new Conv2dGeometry(2, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1)),
+        LayerSpec.Linear("1", 3, 4),
+        LayerSpec.Linear("2", 6, 5),
+        LayerSpec.Linear("3", 4, 2, bias: false),
     ];
 
-    public static EkfacTestProblem Create(bool separate, KfacApproximation approximation, LossReduction reduction, int seed, int[]? batchSizes = null)
+    public static EkfacTestProblem Create(bool separate, WeightSharing approximation, LossReduction reduction, int seed, int[]? batchSizes = null)
     {
         var rng = new Random(seed);
-        var model = new KfacModel(Layers(), separate);
+        var model = new ModelSpec(Layers(), separate);
         batchSizes ??= [5, 3];
         const int v = 2;
         var batches = new List<IReadOnlyList<EkfacLayerData<double>>>();
@@ -112,9 +113,9 @@ internal sealed class EkfacTestProblem
                 int n = shape.BatchSize, s = shape.SharedPositions, d = layer.WeightInputSize, dOut = layer.OutputSize;
                 double kappa = KfacFactorBuilder<double>.LossCorrection(Options.Reduction, n, 1, Options.NumData);
                 var x = new double[n * s * (d + 1)];
-                KfacWeightSharing.FormatInputs(layer, data.Input, shape, KfacApproximation.Expand, true, new Span2D<double>(x, n * s, d + 1));
+                KfacWeightSharing.FormatInputs(layer, data.Input, shape, WeightSharing.Expand, true, new Span2D<double>(x, n * s, d + 1));
                 var g = new double[shape.Vectors * n * s * dOut];
-                KfacWeightSharing.FormatGradients(layer, data.Gradients, shape, KfacApproximation.Expand, new Span2D<double>(g, shape.Vectors * n * s, dOut));
+                KfacWeightSharing.FormatGradients(layer, data.Gradients, shape, WeightSharing.Expand, new Span2D<double>(g, shape.Vectors * n * s, dOut));
                 foreach (var block in Model.Blocks.Where(b => b.LayerIndex == li))
                 {
                     int cols = block.Columns;

@@ -1,4 +1,5 @@
 using Curvature.Backends.Managed;
+using Curvature.Models;
 using Curvature.Kfac;
 using Curvature.Layers;
 using Curvature.Loss;
@@ -26,23 +27,23 @@ public class KfacBlockTests
         (input ? block.InputCovariance : block.GradientCovariance).ToArray();
 
     [Theory]
-    [InlineData(KfacApproximation.Expand, LossReduction.Mean)]
-    [InlineData(KfacApproximation.Reduce, LossReduction.Mean)]
-    [InlineData(KfacApproximation.Expand, LossReduction.Sum)]
-    [InlineData(KfacApproximation.Reduce, LossReduction.Sum)]
-    public void Conv2d_FactorsMatchDirectPatchIndexing(KfacApproximation approx, LossReduction reduction)
+    [InlineData(WeightSharing.Expand, LossReduction.Mean)]
+    [InlineData(WeightSharing.Reduce, LossReduction.Mean)]
+    [InlineData(WeightSharing.Expand, LossReduction.Sum)]
+    [InlineData(WeightSharing.Reduce, LossReduction.Sum)]
+    public void Conv2d_FactorsMatchDirectPatchIndexing(WeightSharing approx, LossReduction reduction)
     {
         var rng = new Random(21);
         var geo = new Conv2dGeometry(2, 3, 2, 3, strideHeight: 2, strideWidth: 1, paddingHeight: 1, paddingWidth: 2, dilationHeight: 1, dilationWidth: 2);
         int h = 5, w = 4, oh = geo.OutputHeight(h), ow = geo.OutputWidth(w), l = oh * ow, v = 2;
-        var model = new KfacModel([KfacLayer.Conv2d("0", geo, bias: true)], separateWeightAndBias: false);
+        var model = new ModelSpec([LayerSpec.Conv2d("0", geo, bias: true)], separateWeightAndBias: false);
         int[] sizes = [2, 3];
         int n = sizes.Sum();
         var builder = new KfacFactorBuilder<double>(new ManagedBackend(), model, new KfacOptions { NumData = n, Reduction = reduction, Approximation = approx });
         int d = geo.PatchSize + 1;
         var expectedA = new double[d, d];
         var expectedG = new double[3, 3];
-        bool expand = approx == KfacApproximation.Expand;
+        bool expand = approx == WeightSharing.Expand;
         foreach (int nb in sizes)
         {
             var a = RandomArray(rng, nb * 2 * h * w);
@@ -119,12 +120,12 @@ public class KfacBlockTests
     }
 
     [Theory]
-    [InlineData(KfacApproximation.Expand)]
-    [InlineData(KfacApproximation.Reduce)]
-    public void LinearWithWeightSharing_SeparateBlocks_MatchDirectSums(KfacApproximation approx)
+    [InlineData(WeightSharing.Expand)]
+    [InlineData(WeightSharing.Reduce)]
+    public void LinearWithWeightSharing_SeparateBlocks_MatchDirectSums(WeightSharing approx)
     {
         var rng = new Random(22);
-        var model = new KfacModel([KfacLayer.Linear("0", 3, 2)], separateWeightAndBias: true);
+        var model = new ModelSpec([LayerSpec.Linear("0", 3, 2)], separateWeightAndBias: true);
         int nb = 3, s1 = 2, s2 = 2, s = s1 * s2, v = 1, p = 2;
         var builder = new KfacFactorBuilder<double>(new ManagedBackend(), model, new KfacOptions { NumData = 3, LossTermsPerExample = p, Approximation = approx });
         var a = RandomArray(rng, nb * s * 3);
@@ -141,7 +142,7 @@ public class KfacBlockTests
             {
                 var x = a.AsSpan(((i * s) + q) * 3, 3).ToArray();
                 var gv = g.AsSpan(((i * s) + q) * 2, 2).ToArray();
-                if (approx == KfacApproximation.Expand)
+                if (approx == WeightSharing.Expand)
                 {
                     AddOuter(expectedA, x, 1.0 / (3 * s));
                     AddOuter(expectedG, gv, kappa);
@@ -156,7 +157,7 @@ public class KfacBlockTests
                 sumG[1] += gv[1];
             }
 
-            if (approx == KfacApproximation.Reduce)
+            if (approx == WeightSharing.Reduce)
             {
                 AddOuter(expectedA, meanX, 1.0 / 3);
                 AddOuter(expectedG, sumG, kappa);
@@ -176,7 +177,7 @@ public class KfacBlockTests
     public void RejectedBatch_LeavesEveryFactorUntouched()
     {
         var rng = new Random(23);
-        var model = new KfacModel([KfacLayer.Linear("0", 3, 2), KfacLayer.Linear("1", 2, 2, bias: false)]);
+        var model = new ModelSpec([LayerSpec.Linear("0", 3, 2), LayerSpec.Linear("1", 2, 2, bias: false)]);
         var builder = new KfacFactorBuilder<double>(new ManagedBackend(), model, new KfacOptions { NumData = 8 });
         builder.AccumulateLayer(0, RandomArray(rng, 12), [4, 3], RandomArray(rng, 8), [1, 4, 2]);
         var before = builder.Blocks.Select(b => (Factor(b, false), Factor(b, true))).ToList();
@@ -204,7 +205,7 @@ public class KfacBlockTests
     public void ForwardOnly_GradientFactorIsIdentity_AndGradientsAreNotNeeded()
     {
         var rng = new Random(24);
-        var model = new KfacModel([KfacLayer.Linear("0", 3, 2)]);
+        var model = new ModelSpec([LayerSpec.Linear("0", 3, 2)]);
         var builder = new KfacFactorBuilder<double>(new ManagedBackend(), model, new KfacOptions { NumData = 4, Fisher = FisherType.ForwardOnly });
         var a = RandomArray(rng, 12);
         builder.AccumulateLayer(0, a, [4, 3], [], []);
@@ -219,21 +220,82 @@ public class KfacBlockTests
         Assert.Equal(0, BackpropagatedVectors.Count(FisherType.ForwardOnly, 5));
     }
 
-    [Fact]
-    public void GroupedConvolution_IsRejectedClearly()
+    [Theory]
+    [InlineData(WeightSharing.Expand)]
+    [InlineData(WeightSharing.Reduce)]
+    public void GroupedConvolution_InputFactorAveragesPatchesOverGroups(WeightSharing approx)
     {
-        var geo = new Conv2dGeometry(4, 4, 3, 3, groups: 2);
-        var e = Assert.Throws<NotSupportedException>(() => KfacLayer.Conv2d("conv", geo));
-        Assert.Contains("grouped", e.Message, StringComparison.OrdinalIgnoreCase);
+        // curvlinops: the patches of the channel groups are averaged, so A is ((C_in/g)·kh·kw + 1)²; computed here by
+        // direct indexing of the padded image, group by group.
+        var rng = new Random(26);
+        int groups = 3, cin = 6, cout = 3, h = 4, w = 5, n = 2;
+        var geo = new Conv2dGeometry(cin, cout, 2, 3, paddingHeight: 1, paddingWidth: 1, dilationWidth: 2, groups: groups);
+        int oh = geo.OutputHeight(h), ow = geo.OutputWidth(w), l = oh * ow, per = cin / groups, d = per * 2 * 3;
+        var model = new ModelSpec([LayerSpec.Conv2d("0", geo)]);
+        var builder = new KfacFactorBuilder<double>(new ManagedBackend(), model, new KfacOptions { NumData = n, Approximation = approx });
+        var a = RandomArray(rng, n * cin * h * w);
+        var g = RandomArray(rng, n * cout * l);
+        builder.AccumulateLayer(0, a, [n, cin, h, w], g, [1, n, cout, oh, ow]);
+
+        double Pixel(int image, int c, int r, int col) =>
+            (uint)r < (uint)h && (uint)col < (uint)w ? a[(((image * cin) + c) * h * w) + (r * w) + col] : 0;
+
+        var expected = new double[d + 1, d + 1];
+        for (int image = 0; image < n; image++)
+        {
+            var mean = new double[d + 1];
+            for (int y = 0; y < oh; y++)
+            {
+                for (int x = 0; x < ow; x++)
+                {
+                    var patch = new double[d + 1];
+                    patch[d] = 1;
+                    for (int grp = 0; grp < groups; grp++)
+                    {
+                        for (int c = 0; c < per; c++)
+                        {
+                            for (int i = 0; i < 2; i++)
+                            {
+                                for (int j = 0; j < 3; j++)
+                                {
+                                    patch[(((c * 2) + i) * 3) + j] += Pixel(image, (grp * per) + c, y - 1 + i, x - 1 + (2 * j)) / groups;
+                                }
+                            }
+                        }
+                    }
+
+                    if (approx == WeightSharing.Expand)
+                    {
+                        AddOuter(expected, patch, 1.0 / (n * l));
+                    }
+                    else
+                    {
+                        for (int f = 0; f < d; f++)
+                        {
+                            mean[f] += patch[f] / l;
+                        }
+                    }
+                }
+            }
+
+            if (approx == WeightSharing.Reduce)
+            {
+                mean[d] = 1;
+                AddOuter(expected, mean, 1.0 / n);
+            }
+        }
+
+        Assert.Equal(d + 1, builder.Blocks[0].InputCovariance.Height);
+        Assert.True(DenseOracle.RelativeError(Factor(builder.Blocks[0], true), expected) < 1e-14);
     }
 
     [Fact]
     public void Options_AreValidated()
     {
-        var model = new KfacModel([KfacLayer.Linear("0", 3, 2)]);
+        var model = new ModelSpec([LayerSpec.Linear("0", 3, 2)]);
         Assert.Throws<ArgumentOutOfRangeException>(() => new KfacFactorBuilder<double>(new ManagedBackend(), model, new KfacOptions { NumData = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new KfacFactorBuilder<double>(new ManagedBackend(), model, new KfacOptions { NumData = 2, LossTermsPerExample = 0 }));
-        Assert.Throws<ArgumentException>(() => new KfacModel([KfacLayer.Linear("0", 3, 2), KfacLayer.Linear("0", 2, 2)]));
+        Assert.Throws<ArgumentException>(() => new ModelSpec([LayerSpec.Linear("0", 3, 2), LayerSpec.Linear("0", 2, 2)]));
     }
 
     [Fact]
@@ -241,8 +303,8 @@ public class KfacBlockTests
     {
         var rng = new Random(25);
         var geo = new Conv2dGeometry(2, 3, 3, 3, paddingHeight: 1, paddingWidth: 1);
-        var model = new KfacModel([KfacLayer.Conv2d("0", geo), KfacLayer.Linear("2", 48, 3)], separateWeightAndBias: true);
-        var builder = new KfacFactorBuilder<double>(new ManagedBackend(), model, new KfacOptions { NumData = 100, Approximation = KfacApproximation.Reduce });
+        var model = new ModelSpec([LayerSpec.Conv2d("0", geo), LayerSpec.Linear("2", 48, 3)], separateWeightAndBias: true);
+        var builder = new KfacFactorBuilder<double>(new ManagedBackend(), model, new KfacOptions { NumData = 100, Approximation = WeightSharing.Reduce });
         var a0 = RandomArray(rng, 2 * 2 * 16);
         var g0 = RandomArray(rng, 3 * 2 * 3 * 16);
         var a1 = RandomArray(rng, 2 * 48);

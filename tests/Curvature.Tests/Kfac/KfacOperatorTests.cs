@@ -1,4 +1,5 @@
 using CommunityToolkit.HighPerformance;
+using Curvature.Models;
 using Curvature.Backends.Managed;
 using Curvature.Damping;
 using Curvature.Kfac;
@@ -23,7 +24,7 @@ public class KfacOperatorTests
     }
 
     /// <summary>Dense operator assembled in the test from the factors: kron(G, A) per block, mapped to parameter indices.</summary>
-    private static double[,] DenseFromFactors(KfacModel model, IReadOnlyList<(double[,] G, double[,]? A)> factors)
+    private static double[,] DenseFromFactors(ModelSpec model, IReadOnlyList<(double[,] G, double[,]? A)> factors)
     {
         var dense = new double[model.Dimension, model.Dimension];
         foreach (var b in model.Blocks)
@@ -231,7 +232,7 @@ public class KfacOperatorTests
     public void Float32CholeskyFailure_IsRetriedInFloat64()
     {
         // A = [[1, 1], [1, 1]] + 1e-9·I: singular in float32 (1 + 1e-9 rounds to 1) but positive definite in float64.
-        var model = new KfacModel([KfacLayer.Linear("0", 2, 1, bias: false)]);
+        var model = new ModelSpec([LayerSpec.Linear("0", 2, 1, bias: false)]);
         var block = new KfacBlock<float>(model.Blocks[0]);
         block.GradientCovariance[0, 0] = 1;
         block.InputCovariance.Fill(1);

@@ -1,4 +1,5 @@
 using CommunityToolkit.HighPerformance;
+using Curvature.Models;
 using Curvature.Kfac;
 using Curvature.Loss;
 
@@ -40,7 +41,7 @@ internal sealed class TwoLayerNet
 
     public int Dimension => (Dh * Din) + Dh + (Dout * Dh) + Dout;
 
-    public KfacModel Model(bool separate) => new([KfacLayer.Linear("0", Din, Dh), KfacLayer.Linear("2", Dh, Dout)], separate);
+    public ModelSpec Model(bool separate) => new([LayerSpec.Linear("0", Din, Dh), LayerSpec.Linear("2", Dh, Dout)], separate);
 
     public (double[] Z, double[] H, double[] F) Forward(ReadOnlySpan<double> x)
     {
@@ -207,7 +208,7 @@ internal sealed class TwoLayerNet
     }
 
     /// <summary>The exact GGN Σ_n J_nᵀ H_n J_n over all data, restricted to the model's blocks (other entries zero).</summary>
-    public double[,] BlockGgn(KfacModel model, double[,] x, LossFunction loss, LossReduction reduction)
+    public double[,] BlockGgn(ModelSpec model, double[,] x, LossFunction loss, LossReduction reduction)
     {
         int n = x.GetLength(0);
         var ggn = new double[Dimension, Dimension];
@@ -241,7 +242,7 @@ internal sealed class TwoLayerNet
         return ggn;
     }
 
-    public static int[] BlockOwner(KfacModel model)
+    public static int[] BlockOwner(ModelSpec model)
     {
         var owner = new int[model.Dimension];
         foreach (var b in model.Blocks)

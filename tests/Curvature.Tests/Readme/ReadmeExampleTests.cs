@@ -1,4 +1,5 @@
 using CommunityToolkit.HighPerformance;
+using Curvature.Models;
 using Curvature.Backends;
 using Curvature.Damping;
 using Curvature.Kfac;
@@ -20,7 +21,7 @@ public class ReadmeExampleTests
         double[] a = Fill(rng, 8 * 5), g = Fill(rng, 1 * 8 * 4);   // layer input [N=8, 5]; one vector: g [V=1, N=8, 4]
 
         // ── README: curvature operator ──
-        var model = new KfacModel([KfacLayer.Linear("0", inFeatures: 5, outFeatures: 4)]);
+        var model = new ModelSpec([LayerSpec.Linear("0", inFeatures: 5, outFeatures: 4)]);
         var builder = new KfacFactorBuilder<double>(backend, model, new KfacOptions { NumData = 8, Fisher = FisherType.Empirical });
         builder.AccumulateLayer("0", a, [8, 5], g, [1, 8, 4]);        // once per batch and layer
         KfacOperator<double> fisher = builder.ToOperator();            // (G ⊗ A) over [W | b], curvlinops' conventions

@@ -1,7 +1,7 @@
-namespace Curvature.Kfac;
+namespace Curvature.Models;
 
 /// <summary>How weight sharing (sequence positions, convolution locations) enters the factors (curvlinops' <c>KFACType</c>).</summary>
-public enum KfacApproximation
+public enum WeightSharing
 {
     /// <summary>K-FAC-expand: every shared position is a sample (<c>A = Σ x xᵀ / (N·S)</c>).</summary>
     Expand = 0,
