@@ -23,9 +23,8 @@ public sealed class KfacFactorBuilder<T>
 {
     private readonly CurvatureBackend _backend;
     private readonly KfacBlock<T>[] _blocks;
-    private T[] _inputScratch = [];
-    private T[] _onesScratch = [];
-    private T[] _gradientScratch = [];
+    private readonly (int First, int Count)[] _layerBlocks;
+    private readonly LayerFactorAccumulator<T> _accumulator = new();
 
     /// <summary>Creates a builder with zero factors (G = I for the forward-only Fisher).</summary>
     public KfacFactorBuilder(CurvatureBackend backend, ModelSpec model, KfacOptions options)
@@ -39,6 +38,7 @@ public sealed class KfacFactorBuilder<T>
         Model = model;
         Options = options;
         _blocks = [.. model.Blocks.Select(b => new KfacBlock<T>(b))];
+        _layerBlocks = LayerBlockRanges(model);
         Reset();
     }
 
@@ -83,100 +83,12 @@ public sealed class KfacFactorBuilder<T>
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layerIndex, Model.Layers.Count);
         var layer = Model.Layers[layerIndex];
         bool forwardOnly = Options.Fisher == FisherType.ForwardOnly;
-        var shape = KfacWeightSharing.Describe(layer, inputShape, forwardOnly ? [] : gradientShape);
-        if (!forwardOnly && shape.Vectors == 0)
-        {
-            throw new ArgumentException("Output gradients are required (their shape is empty).", nameof(gradientShape));
-        }
-
-        long expectedInput = 1;
-        foreach (int dim in inputShape)
-        {
-            expectedInput *= dim;
-        }
-
-        if (input.Length != expectedInput)
-        {
-            throw new ArgumentException($"The input holds {input.Length} values but its shape says {expectedInput}.", nameof(input));
-        }
-
-        if (!FactorMath.AllFinite(input))
-        {
-            throw new ArgumentException($"The input of layer '{layer.Name}' contains NaN or infinity.", nameof(input));
-        }
-
-        if (!forwardOnly)
-        {
-            long expectedGrad = 1;
-            foreach (int dim in gradientShape)
-            {
-                expectedGrad *= dim;
-            }
-
-            if (gradients.Length != expectedGrad)
-            {
-                throw new ArgumentException($"The gradients hold {gradients.Length} values but their shape says {expectedGrad}.", nameof(gradients));
-            }
-
-            if (!FactorMath.AllFinite(gradients))
-            {
-                throw new ArgumentException($"The output gradients of layer '{layer.Name}' contain NaN or infinity.", nameof(gradients));
-            }
-        }
+        var shape = LayerFactorAccumulator<T>.Validate(layer, input, inputShape, gradients, gradientShape, forwardOnly);
 
         // Everything is validated: from here on nothing can fail.
-        var approx = Options.Approximation;
-        int inputRows = KfacWeightSharing.InputRows(shape, approx);
-        int sharing = approx == WeightSharing.Expand ? shape.SharedPositions : 1;
-        T inputScale = T.One / T.CreateChecked((double)Options.NumData * sharing);
-        T gradientScale = T.CreateChecked(LossCorrection(Options.Reduction, shape.BatchSize, Options.LossTermsPerExample, Options.NumData));
-        int d = layer.WeightInputSize;
-        Span2D<T> x = default, xOnes = default, g = default;
-        bool needPlain = false, needOnes = false;
-        foreach (var b in _blocks)
-        {
-            if (b.Layout.LayerIndex == layerIndex)
-            {
-                needPlain |= b.Layout.Parameters == KfacBlockParameters.Weight;
-                needOnes |= b.Layout.Parameters == KfacBlockParameters.WeightAndBias;
-            }
-        }
-
-        if (needPlain)
-        {
-            x = Buffer(ref _inputScratch, inputRows, d);
-            KfacWeightSharing.FormatInputs(layer, input, shape, approx, false, x);
-        }
-
-        if (needOnes)
-        {
-            xOnes = Buffer(ref _onesScratch, inputRows, d + 1);
-            KfacWeightSharing.FormatInputs(layer, input, shape, approx, true, xOnes);
-        }
-
-        if (!forwardOnly)
-        {
-            g = Buffer(ref _gradientScratch, KfacWeightSharing.GradientRows(shape, approx), layer.OutputSize);
-            KfacWeightSharing.FormatGradients(layer, gradients, shape, approx, g);
-        }
-
-        foreach (var b in _blocks)
-        {
-            if (b.Layout.LayerIndex != layerIndex)
-            {
-                continue;
-            }
-
-            if (b.Layout.HasInputFactor)
-            {
-                b.AccumulateInputCovariance(_backend, b.Layout.AppendsOnes ? xOnes : x, inputScale);
-            }
-
-            if (!forwardOnly)
-            {
-                b.AccumulateGradientCovariance(_backend, g, gradientScale);
-            }
-        }
+        var (first, count) = _layerBlocks[layerIndex];
+        _accumulator.Accumulate(_backend, layer, _blocks.AsSpan(first, count), shape, input, gradients,
+            Options.NumData, Options.Reduction, Options.LossTermsPerExample, Options.Approximation, forwardOnly);
     }
 
     /// <summary>Adds one batch of the layer named <paramref name="layerName"/>; see <see cref="AccumulateLayer(int, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{int})"/>.</summary>
@@ -186,14 +98,21 @@ public sealed class KfacFactorBuilder<T>
     /// <summary>The block-diagonal operator over the current factors (it views them: later accumulation changes it).</summary>
     public KfacOperator<T> ToOperator() => new(_backend, Model, _blocks);
 
-    private static Span2D<T> Buffer(ref T[] storage, int rows, int cols)
+    /// <summary>For every layer, the first of its blocks in <see cref="ModelSpec.Blocks"/> and how many it has.</summary>
+    internal static (int First, int Count)[] LayerBlockRanges(ModelSpec model)
     {
-        int needed = rows * cols;
-        if (storage.Length < needed)
+        var ranges = new (int First, int Count)[model.Layers.Count];
+        for (int i = 0; i < ranges.Length; i++)
         {
-            storage = new T[needed];
+            ranges[i] = (-1, 0);
         }
 
-        return new Span2D<T>(storage, 0, rows, cols, 0);
+        foreach (var b in model.Blocks)
+        {
+            var (first, count) = ranges[b.LayerIndex];
+            ranges[b.LayerIndex] = (first < 0 ? b.Index : first, count + 1);
+        }
+
+        return ranges;
     }
 }
