@@ -20,6 +20,7 @@ internal sealed class KroneckerBlockInverse<T>
     private Storage _front;
     private Storage _back;
     private double[]? _retry;
+    private (bool IsComputed, DampingMode Mode, double ExactDamping, FactorDamping Dampings)? _beforeLastCompute;
 
     public KroneckerBlockInverse(int outputSize, int inputSize)
     {
@@ -54,7 +55,11 @@ internal sealed class KroneckerBlockInverse<T>
     internal Storage Front => _front;
 
     /// <summary>Marks the inverse as not computed (e.g. after the factors were reset).</summary>
-    public void Invalidate() => IsComputed = false;
+    public void Invalidate()
+    {
+        IsComputed = false;
+        _beforeLastCompute = null;
+    }
 
     /// <summary>Installs a previously saved inverse (checkpoint restore); the arrays are copied.</summary>
     public void Restore(DampingMode mode, double exactDamping, FactorDamping dampings, ReadOnlySpan<T> left, ReadOnlySpan<T> right, ReadOnlySpan<T> leftValues, ReadOnlySpan<T> rightValues)
@@ -67,12 +72,14 @@ internal sealed class KroneckerBlockInverse<T>
         ExactDamping = exactDamping;
         Dampings = dampings;
         IsComputed = true;
+        _beforeLastCompute = null;
     }
 
     /// <summary>Recomputes from the factors; throws (leaving the previous inverse untouched) when a damped factor is not positive definite.</summary>
     public void Compute(CurvatureBackend backend, ReadOnlySpan<T> g, ReadOnlySpan<T> a, KfacInverseOptions options, string context)
     {
         options.Validate();
+        var previousDampings = Dampings;
         var back = _back;
         if (options.Mode == DampingMode.Exact)
         {
@@ -100,10 +107,27 @@ internal sealed class KroneckerBlockInverse<T>
             Dampings = d;
         }
 
+        _beforeLastCompute = (IsComputed, Mode, ExactDamping, previousDampings);
         Mode = options.Mode;
         ExactDamping = options.Damping;
         (_front, _back) = (back, _front);
         IsComputed = true;
+    }
+
+    /// <summary>
+    /// Undoes the last successful <see cref="Compute"/> (the previous inverse is still in the back buffers), so a caller
+    /// that computed an inverse as part of a larger operation can roll it back when a later part fails.
+    /// </summary>
+    public void RevertLastCompute()
+    {
+        if (_beforeLastCompute is not { } previous)
+        {
+            throw new InvalidOperationException("There is no computation to revert.");
+        }
+
+        (_front, _back) = (_back, _front);
+        (IsComputed, Mode, ExactDamping, Dampings) = previous;
+        _beforeLastCompute = null;
     }
 
     /// <summary>Applies the inverse in place to packed matrices (blocks with an input factor).</summary>
