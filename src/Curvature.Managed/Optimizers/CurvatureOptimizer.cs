@@ -12,7 +12,7 @@ namespace Curvature.Optimizers;
 
 /// <summary>
 /// The one training-loop API of Curvature's second-order optimizers (<see cref="KfacOptimizer{T}"/>,
-/// <c>EkfacOptimizer</c>, <c>AdaFisherOptimizer</c>): it is created once for a
+/// <see cref="EkfacOptimizer{T}"/>, <c>AdaFisherOptimizer</c>): it is created once for a
 /// <see cref="ModelSpec"/> and the memory of the model's parameters and gradients, observes each layer's inputs and output
 /// gradients, and either applies a full update (<see cref="Step(double, Func{double}?)"/>, the KFAC-JAX / torch.optim
 /// shape) or only rewrites the gradients with preconditioned ones (<see cref="Precondition"/>, the kfac-pytorch shape, for
@@ -59,6 +59,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
     private T[] _statisticsNext;
     private readonly bool[] _blendedThisStep;
     private readonly bool[] _refreshedThisStep;
+    private readonly bool[] _dueThisStep;
     private T[] _denseScratch = [];
     private bool _hasPreviousUpdate;
     private double _damping;
@@ -158,6 +159,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
         _velocityNext = new T[n];
         _blendedThisStep = new bool[_blocks.Length];
         _refreshedThisStep = new bool[_blocks.Length];
+        _dueThisStep = new bool[_blocks.Length];
         _damping = options.Damping;
     }
 
@@ -646,7 +648,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
         bool refreshed = false;
         foreach (var b in _blocks)
         {
-            refreshed |= b.CollectBackgroundRefresh();
+            refreshed |= b.CollectBackgroundRefresh(_statistics.AsSpan(b.StatisticsOffset, b.StatisticsLength));
         }
 
         // 1. The gradient.
@@ -701,8 +703,19 @@ public abstract class CurvatureOptimizer<T> : IDisposable
             }
         }
 
+        // Refreshes due now: the first one always, then every refresh period (background mode: only the first here).
+        bool background = _options.Refresh == RefreshMode.Background;
+        bool anyDue = false;
+        for (int i = 0; i < _blocks.Length; i++)
+        {
+            var b = _blocks[i];
+            _dueThisStep[i] = b.NeedsRefresh && (!b.HasRepresentation || (!background && IsRefreshStep(step)));
+            anyDue |= _dueThisStep[i];
+        }
+
         T[] stats = _statistics;
-        if (anyBlended)
+        bool useNext = anyBlended || anyDue;
+        if (useNext)
         {
             for (int i = 0; i < _blocks.Length; i++)
             {
@@ -720,31 +733,27 @@ public abstract class CurvatureOptimizer<T> : IDisposable
                 }
             }
 
-            StatisticsAllReduce?.AllReduceMean(_statisticsNext);
-            if (!FlatVector.AllFinite<T>(_statisticsNext))
+            if (anyBlended)
             {
-                throw new StepRejectedException(StepRejectionReason.NonFiniteStatistics, "The updated curvature statistics hold NaN or infinity.");
+                StatisticsAllReduce?.AllReduceMean(_statisticsNext);
+                if (!FlatVector.AllFinite<T>(_statisticsNext))
+                {
+                    throw new StepRejectedException(StepRejectionReason.NonFiniteStatistics, "The updated curvature statistics hold NaN or infinity.");
+                }
             }
 
             stats = _statisticsNext;
         }
 
         // 3. Synchronous refreshes (revertible until the commit).
-        bool background = _options.Refresh == RefreshMode.Background;
         Array.Clear(_refreshedThisStep);
         try
         {
             for (int i = 0; i < _blocks.Length; i++)
             {
-                var b = _blocks[i];
-                if (!b.NeedsRefresh)
+                if (_dueThisStep[i])
                 {
-                    continue;
-                }
-
-                bool due = !b.HasRepresentation || (!background && IsRefreshStep(step));
-                if (due)
-                {
+                    var b = _blocks[i];
                     b.Refresh(Backend, stats.AsSpan(b.StatisticsOffset, b.StatisticsLength), _damping);
                     _refreshedThisStep[i] = true;
                     refreshed = true;
@@ -834,7 +843,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
             }
 
             // 5. Commit.
-            return Commit(applyUpdate, step, loss, lossAfterUpdate, anyBlended, refreshed, effectiveRate, effectiveMomentum, predicted, clipScale, batchSize);
+            return Commit(applyUpdate, step, loss, lossAfterUpdate, useNext, anyBlended, refreshed, effectiveRate, effectiveMomentum, predicted, clipScale, batchSize);
         }
         catch
         {
@@ -850,12 +859,16 @@ public abstract class CurvatureOptimizer<T> : IDisposable
         }
     }
 
-    private StepResult Commit(bool applyUpdate, long step, double loss, Func<double>? lossAfterUpdate, bool anyBlended, bool refreshed,
+    private StepResult Commit(bool applyUpdate, long step, double loss, Func<double>? lossAfterUpdate, bool swapStatistics, bool anyBlended, bool refreshed,
         double rate, double momentum, double predicted, double clipScale, int batchSize)
     {
-        if (anyBlended)
+        if (swapStatistics)
         {
             (_statistics, _statisticsNext) = (_statisticsNext, _statistics);
+        }
+
+        if (anyBlended)
+        {
             _lastBatchSize = batchSize;
         }
 

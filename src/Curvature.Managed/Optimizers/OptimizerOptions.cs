@@ -6,7 +6,7 @@ namespace Curvature.Optimizers;
 /// <summary>
 /// Settings every Curvature optimizer shares: the step rule, damping control, clipping, weight decay, how curvature
 /// statistics are averaged and refreshed, and the loss convention of the observations. Each optimizer has its own derived
-/// options type with the defaults that suit it (see <see cref="KfacOptimizerOptions"/>, <c>EkfacOptimizerOptions</c>,
+/// options type with the defaults that suit it (see <see cref="KfacOptimizerOptions"/>, <see cref="EkfacOptimizerOptions"/>,
 /// <c>AdaFisherOptimizerOptions</c>).
 /// </summary>
 /// <remarks>

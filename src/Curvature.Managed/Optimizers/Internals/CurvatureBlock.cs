@@ -98,7 +98,9 @@ internal abstract class CurvatureBlock<T> : IDisposable
 
     /// <summary>Recomputes the representation from <paramref name="statistics"/> (this block's slice) with damping
     /// <paramref name="damping"/>; on failure throws with the previous representation in place.</summary>
-    public virtual void Refresh(CurvatureBackend backend, ReadOnlySpan<T> statistics, double damping)
+    /// <remarks>It may rewrite statistics that depend on the representation (EKFAC's scalings restart in a new basis);
+    /// <paramref name="statistics"/> is then the step's next buffer, discarded if the step fails.</remarks>
+    public virtual void Refresh(CurvatureBackend backend, Span<T> statistics, double damping)
     {
     }
 
@@ -112,9 +114,10 @@ internal abstract class CurvatureBlock<T> : IDisposable
     {
     }
 
-    /// <summary>Swaps in a finished background refresh; returns true when one was swapped in. A failed background refresh
-    /// is rethrown here (once), with the previous representation kept.</summary>
-    public virtual bool CollectBackgroundRefresh() => false;
+    /// <summary>Swaps in a finished background refresh, adjusting statistics that depend on the representation in
+    /// <paramref name="committedStatistics"/>; returns true when one was swapped in. A failed background refresh is rethrown
+    /// here (once), with the previous representation kept.</summary>
+    public virtual bool CollectBackgroundRefresh(Span<T> committedStatistics) => false;
 
     /// <summary>Waits for a background refresh in flight.</summary>
     public virtual void WaitForBackgroundRefresh()

@@ -162,7 +162,7 @@ internal sealed class EmbeddingBlock<T> : CurvatureBlock<T>
         }
     }
 
-    public override void Refresh(CurvatureBackend backend, ReadOnlySpan<T> statistics, double damping)
+    public override void Refresh(CurvatureBackend backend, Span<T> statistics, double damping)
     {
         ReadOnlySpan<T> a = statistics[.._vocabulary];
         ReadOnlySpan<T> g = statistics.Slice(_vocabulary, _size * _size);

@@ -142,12 +142,12 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
     {
         for (int i = 0; i < _layouts.Length; i++)
         {
-            BlendInto(current, next, _gOffset[i], _staged[i].GradientStorage, keep, add);
-            BlendInto(current, next, _aOffset[i], _staged[i].InputStorage, keep, add);
+            KroneckerPacking.Blend<T>(current, next, _gOffset[i], _staged[i].GradientStorage, keep, add);
+            KroneckerPacking.Blend<T>(current, next, _aOffset[i], _staged[i].InputStorage, keep, add);
         }
     }
 
-    public override void Refresh(CurvatureBackend backend, ReadOnlySpan<T> statistics, double damping)
+    public override void Refresh(CurvatureBackend backend, Span<T> statistics, double damping)
     {
         var options = InverseOptions(damping);
         for (int i = 0; i < _layouts.Length; i++)
@@ -201,7 +201,7 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
         }
     }
 
-    public override bool CollectBackgroundRefresh()
+    public override bool CollectBackgroundRefresh(Span<T> committedStatistics)
     {
         if (_backgroundError is { } pending)
         {
@@ -257,17 +257,17 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
         for (int i = 0; i < _layouts.Length; i++)
         {
             var b = _layouts[i];
-            var packed = Pack(b, gradient);
+            var packed = KroneckerPacking.Pack(b, WeightOffset, BiasOffset, gradient, _packed);
             var scratch = new Span2D<T>(_scratch, 0, b.OutputSize, b.Columns, 0);
             if (b.HasInputFactor)
             {
                 _inverses[i].ApplyPacked(backend, packed, scratch, 1);
-                Unpack(b, packed, direction);
+                KroneckerPacking.Unpack(b, WeightOffset, BiasOffset, packed, direction);
             }
             else
             {
                 _inverses[i].ApplyBias(backend, packed, scratch.Slice(0, 0, b.OutputSize, 1), new Span2D<T>(_scratch, b.OutputSize, b.OutputSize, 1, 0));
-                Unpack(b, scratch.Slice(0, 0, b.OutputSize, 1), direction);
+                KroneckerPacking.Unpack(b, WeightOffset, BiasOffset, scratch.Slice(0, 0, b.OutputSize, 1), direction);
             }
         }
     }
@@ -277,19 +277,19 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
         for (int i = 0; i < _layouts.Length; i++)
         {
             var b = _layouts[i];
-            var packed = Pack(b, vector);
+            var packed = KroneckerPacking.Pack(b, WeightOffset, BiasOffset, vector, _packed);
             var scratch = new Span2D<T>(_scratch, 0, b.OutputSize, b.Columns, 0);
             var gView = View(statistics.Slice(_gOffset[i], b.OutputSize * b.OutputSize), b.OutputSize);
             if (b.HasInputFactor)
             {
                 var aView = View(statistics.Slice(_aOffset[i], b.InputSize * b.InputSize), b.InputSize);
                 KroneckerKernels.Sandwich(backend, gView, false, aView, false, packed, scratch, 1);
-                Unpack(b, packed, result);
+                KroneckerPacking.Unpack(b, WeightOffset, BiasOffset, packed, result);
             }
             else
             {
                 backend.MatrixMultiply<T>(gView, Backends.Transpose.None, packed, Backends.Transpose.None, scratch.Slice(0, 0, b.OutputSize, 1), T.One, T.Zero);
-                Unpack(b, scratch.Slice(0, 0, b.OutputSize, 1), result);
+                KroneckerPacking.Unpack(b, WeightOffset, BiasOffset, scratch.Slice(0, 0, b.OutputSize, 1), result);
             }
         }
     }
@@ -410,56 +410,6 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
     private ReadOnlySpan<T> A(ReadOnlySpan<T> statistics, int i) => statistics.Slice(_aOffset[i], _layouts[i].InputSize * _layouts[i].InputSize);
 
     private static ReadOnlySpan2D<T> View(ReadOnlySpan<T> values, int n) => ReadOnlySpan2D<T>.DangerousCreate(values[0], n, n, 0);
-
-    private static void BlendInto(ReadOnlySpan<T> current, Span<T> next, int offset, T[] batch, T keep, T add)
-    {
-        var c = current.Slice(offset, batch.Length);
-        var n = next.Slice(offset, batch.Length);
-        for (int j = 0; j < batch.Length; j++)
-        {
-            n[j] = (keep * c[j]) + (add * batch[j]);
-        }
-    }
-
-    /// <summary>Copies a block's parameters from a flat vector into the packed matrix <c>[W | b]</c>, <c>W</c> or <c>b</c> (column).</summary>
-    private Span2D<T> Pack(KfacBlockLayout b, ReadOnlySpan<T> flat)
-    {
-        int rows = b.OutputSize, cols = b.Columns, d = Layer.WeightInputSize;
-        var packed = new Span2D<T>(_packed, 0, rows, cols, 0);
-        for (int o = 0; o < rows; o++)
-        {
-            Span<T> row = packed.GetRowSpan(o);
-            if (b.HasWeight)
-            {
-                flat.Slice(WeightOffset + (o * d), d).CopyTo(row);
-            }
-
-            if (b.HasBias)
-            {
-                row[b.HasWeight ? d : 0] = flat[BiasOffset + o];
-            }
-        }
-
-        return packed;
-    }
-
-    private void Unpack(KfacBlockLayout b, ReadOnlySpan2D<T> packed, Span<T> flat)
-    {
-        int rows = b.OutputSize, d = Layer.WeightInputSize;
-        for (int o = 0; o < rows; o++)
-        {
-            ReadOnlySpan<T> row = packed.GetRowSpan(o);
-            if (b.HasWeight)
-            {
-                row[..d].CopyTo(flat.Slice(WeightOffset + (o * d), d));
-            }
-
-            if (b.HasBias)
-            {
-                flat[BiasOffset + o] = row[b.HasWeight ? d : 0];
-            }
-        }
-    }
 
     private sealed record SavedInverse(double ExactDamping, FactorDamping Dampings, T[] Left, T[] Right, T[] LeftValues, T[] RightValues);
 }
