@@ -12,7 +12,7 @@ namespace Curvature.Optimizers;
 
 /// <summary>
 /// The one training-loop API of Curvature's second-order optimizers (<see cref="KfacOptimizer{T}"/>,
-/// <see cref="EkfacOptimizer{T}"/>, <c>AdaFisherOptimizer</c>): it is created once for a
+/// <see cref="EkfacOptimizer{T}"/>, <see cref="AdaFisherOptimizer{T}"/>): it is created once for a
 /// <see cref="ModelSpec"/> and the memory of the model's parameters and gradients, observes each layer's inputs and output
 /// gradients, and either applies a full update (<see cref="Step(double, Func{double}?)"/>, the KFAC-JAX / torch.optim
 /// shape) or only rewrites the gradients with preconditioned ones (<see cref="Precondition"/>, the kfac-pytorch shape, for

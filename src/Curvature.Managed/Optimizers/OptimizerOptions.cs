@@ -7,7 +7,7 @@ namespace Curvature.Optimizers;
 /// Settings every Curvature optimizer shares: the step rule, damping control, clipping, weight decay, how curvature
 /// statistics are averaged and refreshed, and the loss convention of the observations. Each optimizer has its own derived
 /// options type with the defaults that suit it (see <see cref="KfacOptimizerOptions"/>, <see cref="EkfacOptimizerOptions"/>,
-/// <c>AdaFisherOptimizerOptions</c>).
+/// <see cref="AdaFisherOptimizerOptions"/>).
 /// </summary>
 /// <remarks>
 /// <para><b>Loss convention.</b> Everything refers to one scalar training loss <c>L</c> with the declared
@@ -22,7 +22,7 @@ namespace Curvature.Optimizers;
 /// </remarks>
 public abstract record OptimizerOptions
 {
-    /// <summary>How the preconditioned gradient becomes an update. Default: <see cref="UpdateRule.LearningRate"/>.</summary>
+    /// <summary>How the preconditioned gradient becomes an update (default <see cref="UpdateRule.LearningRate"/>).</summary>
     public UpdateRule UpdateRule { get; init; } = UpdateRule.LearningRate;
 
     /// <summary>The learning rate η of <see cref="UpdateRule.LearningRate"/> (positive, finite).</summary>

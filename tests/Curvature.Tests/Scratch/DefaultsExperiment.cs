@@ -39,7 +39,10 @@ public class DefaultsExperiment
                 try
                 {
                     var eo = new EkfacOptimizerOptions { UpdateRule = o.UpdateRule, LearningRate = o.LearningRate, Damping = o.Damping, Momentum = o.Momentum, KlClip = o.KlClip, DampingAdaptation = o.DampingAdaptation, EigenbasisUpdatePeriod = o.InverseUpdatePeriod };
-                    var r = ProblemTrainer.Train(p, ek ? (net => new EkfacOptimizer<double>(backend, net.Spec, net.Values, net.Gradients, eo)) : ProblemTrainer.Kfac<double>(backend, o), steps, fisher);
+                    bool ada = kv.GetValueOrDefault("opt", "kfac") == "ada";
+                    var ao = new AdaFisherOptimizerOptions { LearningRate = double.Parse(kv.GetValueOrDefault("lr", "1e-3")), Damping = double.Parse(kv.GetValueOrDefault("d", "1e-3")), KlClip = kv.ContainsKey("kl") ? double.Parse(kv["kl"]) : null, Momentum = double.Parse(kv.GetValueOrDefault("mu", "0")) };
+                    var r = ada ? ProblemTrainer.Train(p, net => new AdaFisherOptimizer<double>(backend, net.Spec, net.Values, net.Gradients, ao), steps, FisherType.Empirical)
+                        : ProblemTrainer.Train(p, ek ? (net => new EkfacOptimizer<double>(backend, net.Spec, net.Values, net.Gradients, eo)) : ProblemTrainer.Kfac<double>(backend, o), steps, fisher);
                     lines.Add($"{name,-22} {config,-40} {r.InitialLoss:F4} -> {r.FinalLoss:F4} finite={r.AllFinite}");
                 }
                 catch (Exception e)
