@@ -893,6 +893,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
 
         double norm = 0;
         double ratio = double.NaN;
+        double usedDamping = _damping;
         if (applyUpdate)
         {
             CommitDirectionState();
@@ -967,7 +968,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
             }
         }
 
-        return new StepResult(step, rate, momentum, _damping, predicted, ratio, clipScale, norm, anyBlended, refreshed);
+        return new StepResult(step, rate, momentum, usedDamping, predicted, ratio, clipScale, norm, anyBlended, refreshed);
     }
 
     private bool IsRefreshStep(long step) => step % RefreshPeriod == 0;
