@@ -1,6 +1,8 @@
 using System.Numerics;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
+using Curvature.Diagnostics;
+using Curvature.Diagnostics.Internals;
 using Curvature.Ekfac.Internals;
 using Curvature.Kfac;
 
@@ -103,20 +105,24 @@ public sealed class EkfacBlock<T>
         Commit(_gradientCovariance, _inputCovariance, Decompose(backend, _gradientCovariance, _inputCovariance));
     }
 
-    /// <summary>Eigendecompositions of candidate factors (same sizes as this block's), into new arrays.</summary>
-    internal FactorEigenbasis<T> Decompose(CurvatureBackend backend, T[] gradientCovariance, T[] inputCovariance)
+    /// <summary>Eigendecompositions of candidate factors (same sizes as this block's), into new arrays; the token is checked
+    /// between the two. The duration is recorded in <see cref="CurvatureMetrics.EigenbasisRefreshDuration"/>.</summary>
+    internal FactorEigenbasis<T> Decompose(CurvatureBackend backend, T[] gradientCovariance, T[] inputCovariance, CancellationToken cancellationToken = default)
     {
+        long start = CurvatureMetrics.StartTimestamp(CurvatureMetrics.EigenbasisRefreshEnabled);
         int dOut = Layout.OutputSize, dIn = Layout.InputSize;
         var qg = (T[])gradientCovariance.Clone();
         var wg = new T[dOut];
-        backend.SymmetricEigen(new Span2D<T>(qg, dOut, dOut), Triangle.Lower, wg);
+        backend.SymmetricEigenCounted(new Span2D<T>(qg, dOut, dOut), Triangle.Lower, wg);
         var qa = (T[])inputCovariance.Clone();
         var wa = new T[dIn];
         if (dIn > 0)
         {
-            backend.SymmetricEigen(new Span2D<T>(qa, dIn, dIn), Triangle.Lower, wa);
+            cancellationToken.ThrowIfCancellationRequested();
+            backend.SymmetricEigenCounted(new Span2D<T>(qa, dIn, dIn), Triangle.Lower, wa);
         }
 
+        CurvatureMetrics.RecordEigenbasisRefresh<T>(start, backend.Kind);
         return new FactorEigenbasis<T>(qg, wg, qa, wa);
     }
 

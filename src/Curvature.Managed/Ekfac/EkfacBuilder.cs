@@ -83,9 +83,12 @@ public sealed class EkfacBuilder<T>
     /// Takes the factors of <paramref name="factors"/> (same model), computes every block's eigenbasis
     /// (<c>?SYEVD</c>) and clears the corrections. All decompositions finish before any block changes.
     /// </summary>
+    /// <param name="factors">The K-FAC factors of the same model structure.</param>
+    /// <param name="cancellationToken">Checked before each eigendecomposition; a cancelled call changes nothing.</param>
     /// <exception cref="EigenDecompositionFailedException">The eigensolver did not converge (nothing changed).</exception>
     /// <exception cref="ArgumentException">The factor builder belongs to another model structure.</exception>
-    public void SetFactors(KfacFactorBuilder<T> factors)
+    /// <exception cref="OperationCanceledException">The token was cancelled (nothing changed).</exception>
+    public void SetFactors(KfacFactorBuilder<T> factors, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(factors);
         if (factors.Blocks.Count != _blocks.Length)
@@ -106,7 +109,8 @@ public sealed class EkfacBuilder<T>
         var bases = new FactorEigenbasis<T>[_blocks.Length];
         for (int i = 0; i < _blocks.Length; i++)
         {
-            bases[i] = _blocks[i].Decompose(_backend, factors.Blocks[i].GradientStorage, factors.Blocks[i].InputStorage);
+            cancellationToken.ThrowIfCancellationRequested();
+            bases[i] = _blocks[i].Decompose(_backend, factors.Blocks[i].GradientStorage, factors.Blocks[i].InputStorage, cancellationToken);
         }
 
         for (int i = 0; i < _blocks.Length; i++)
@@ -118,14 +122,18 @@ public sealed class EkfacBuilder<T>
     }
 
     /// <summary>Recomputes every block's eigenbasis from its current factors and clears the corrections.</summary>
-    /// <remarks>All decompositions (LAPACK <c>?SYEVD</c>) finish before any block changes: a failure changes nothing.</remarks>
+    /// <remarks>All decompositions (LAPACK <c>?SYEVD</c>) finish before any block changes: a failure or a cancellation
+    /// changes nothing.</remarks>
+    /// <param name="cancellationToken">Checked before each eigendecomposition.</param>
     /// <exception cref="EigenDecompositionFailedException">The eigensolver did not converge.</exception>
-    public void ComputeEigenbases()
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public void ComputeEigenbases(CancellationToken cancellationToken = default)
     {
         var bases = new FactorEigenbasis<T>[_blocks.Length];
         for (int i = 0; i < _blocks.Length; i++)
         {
-            bases[i] = _blocks[i].Decompose(_backend, _blocks[i].GradientCovarianceStorage, _blocks[i].InputCovarianceStorage);
+            cancellationToken.ThrowIfCancellationRequested();
+            bases[i] = _blocks[i].Decompose(_backend, _blocks[i].GradientCovarianceStorage, _blocks[i].InputCovarianceStorage, cancellationToken);
         }
 
         for (int i = 0; i < _blocks.Length; i++)
@@ -260,8 +268,11 @@ public sealed class EkfacBuilder<T>
     /// <param name="batches">Per batch, the data of every layer.</param>
     /// <param name="progress">Receives one report per finished batch and pass (optional).</param>
     /// <param name="strategy">The correction strategy.</param>
-    /// <param name="cancellationToken">Checked between batches.</param>
+    /// <param name="cancellationToken">Checked between layers, batches and eigendecompositions; a cancelled call returns
+    /// nothing and changes nothing (the operator is built from scratch).</param>
     /// <returns>The operator (owning its blocks).</returns>
+    /// <exception cref="ArgumentException">The data set holds no batches, or a batch is invalid.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public static EkfacOperator<T> Compute(
         CurvatureBackend backend, KfacModel model, KfacOptions options, IEnumerable<IReadOnlyList<EkfacLayerData<T>>> batches,
         IProgress<EkfacProgress>? progress = null, EkfacCorrectionStrategy strategy = EkfacCorrectionStrategy.Automatic,
@@ -276,6 +287,7 @@ public sealed class EkfacBuilder<T>
             cancellationToken.ThrowIfCancellationRequested();
             foreach (var l in batch)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 factors.AccumulateLayer(l.LayerName, l.Input, l.InputShape, l.Gradients, l.GradientShape);
             }
 
@@ -288,13 +300,14 @@ public sealed class EkfacBuilder<T>
             throw new ArgumentException("The data set holds no batches.", nameof(batches));
         }
 
-        ekfac.SetFactors(factors);
+        ekfac.SetFactors(factors, cancellationToken);
         count = 0;
         foreach (var batch in batches)
         {
             cancellationToken.ThrowIfCancellationRequested();
             foreach (var l in batch)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 ekfac.AccumulateLayer(l.LayerName, l.Input, l.InputShape, l.Gradients, l.GradientShape);
             }
 

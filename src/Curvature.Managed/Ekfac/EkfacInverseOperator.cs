@@ -1,5 +1,6 @@
 using System.Numerics;
 using CommunityToolkit.HighPerformance;
+using Curvature.Diagnostics;
 using Curvature.Kfac.Internals;
 using Curvature.Operators;
 
@@ -36,6 +37,7 @@ public sealed class EkfacInverseOperator<T> : ILinearOperator<T>
             {
                 if (!(lambda[j] + _damping > T.Zero))
                 {
+                    CurvatureMetrics.RecordFactorizationFailure("ekfac", CurvatureMetrics.ElementTypeName<T>(), op.Backend.Kind);
                     throw new MatrixNotPositiveDefiniteException(new FactorizationStatus("ekfac", j + 1), lambda.Length,
                         $"EKFAC block {i} ({op.Blocks[i].Layout.Layer.Name}, {op.Blocks[i].Layout.Parameters}): corrected eigenvalue {j} + damping = {double.CreateChecked(lambda[j] + _damping)} is not positive");
                 }
