@@ -22,6 +22,7 @@ public sealed class KfacInverseOperator<T> : ILinearOperator<T>
 {
     private readonly KfacOperator<T> _operator;
     private readonly KroneckerBlockInverse<T>[] _inverses;
+    private readonly string[] _contexts;
     private readonly BlockWorkspace<T> _workspace;
 
     internal KfacInverseOperator(KfacOperator<T> op, KfacInverseOptions options, CancellationToken cancellationToken)
@@ -31,6 +32,7 @@ public sealed class KfacInverseOperator<T> : ILinearOperator<T>
         _operator = op;
         Options = options;
         _inverses = [.. op.Blocks.Select(b => new KroneckerBlockInverse<T>(b.Layout.OutputSize, b.Layout.InputSize))];
+        _contexts = [.. op.Blocks.Select((b, i) => $"block {i} ({b.Layout.Layer.Name}, {b.Layout.Parameters})")];
         _workspace = new BlockWorkspace<T>(op.Model.Blocks);
         Recompute(cancellationToken);
     }
@@ -56,7 +58,7 @@ public sealed class KfacInverseOperator<T> : ILinearOperator<T>
         for (int i = 0; i < _inverses.Length; i++)
         {
             var b = _operator.Blocks[i];
-            _inverses[i].Prepare(_operator.Backend, b.GradientStorage, b.InputStorage, Options, $"block {i} ({b.Layout.Layer.Name}, {b.Layout.Parameters})", cancellationToken);
+            _inverses[i].Prepare(_operator.Backend, b.GradientStorage, b.InputStorage, Options, _contexts[i], cancellationToken);
         }
 
         foreach (var inverse in _inverses)
