@@ -9,11 +9,13 @@ using Curvature.Kfac;
 namespace Curvature.Ekfac;
 
 /// <summary>
-/// One EKFAC block (George et al. 2018; FORMAT.md §3.5): the K-FAC factors <c>G</c>, <c>A</c> of the block, their
+/// One EKFAC block (George et al. 2018): the K-FAC factors <c>G</c>, <c>A</c> of the block, their
 /// eigenvectors <c>Q_G</c>, <c>Q_A</c> (columns, ascending eigenvalues) and the corrected eigenvalues <c>λ</c>
 /// (<c>D_out × D_in'</c>; <c>D_out × 1</c> for a bias-only block), <c>λ[i, j]</c> belonging to <c>Q_G[:, i] ⊗ Q_A[:, j]</c>.
-/// The block is <c>Y = Q_G (λ ∘ (Q_Gᵀ V Q_A)) Q_Aᵀ</c> on the block's matrix <c>V</c> (K-FAC's canonical basis, §3.4).
+/// The block is <c>Y = Q_G (λ ∘ (Q_Gᵀ V Q_A)) Q_Aᵀ</c> on the block's matrix <c>V</c> (the parameters of the block as a <c>D_out × D_in'</c> matrix, bias in the last column; see
+/// <see cref="KfacBlock{T}"/>).
 /// </summary>
+/// <remarks>Operators view a block without copying it: a change shows through. Not thread-safe.</remarks>
 public sealed class EkfacBlock<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {

@@ -9,7 +9,7 @@ using Curvature.Loss;
 namespace Curvature.Ekfac;
 
 /// <summary>
-/// Builds curvlinops' <c>EKFACLinearOperator</c> (George et al. 2018; FORMAT.md §3.5): takes the K-FAC factors of every
+/// Builds curvlinops' <c>EKFACLinearOperator</c> (George et al. 2018): takes the K-FAC factors of every
 /// block (pass 1, <see cref="KfacFactorBuilder{T}"/>), computes their eigenbases, then accumulates the corrected
 /// eigenvalues from the same per-batch layer inputs and output gradients (pass 2):
 /// <c>λ = Σ_b κ_b Σ_v Σ_n (Q_Gᵀ Γ[v,n] Q_A)∘2</c> with the per-example gradients <c>Γ[v,n] = Σ_s g[v,n,s] x[n,s]ᵀ</c>

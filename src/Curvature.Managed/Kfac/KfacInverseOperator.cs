@@ -8,9 +8,9 @@ using Curvature.Operators;
 namespace Curvature.Kfac;
 
 /// <summary>
-/// The damped inverse of a <see cref="KfacOperator{T}"/>, block by block (FORMAT.md §3.6):
+/// The damped inverse of a <see cref="KfacOperator{T}"/>, block by block (curvlinops' <c>inverse</c>):
 /// plain <c>(G + δI)⁻¹ V (A + δI)⁻¹</c>; π-heuristic with per-factor dampings (<see cref="FactorDamping.For"/>);
-/// trace-scaled (the seed's rule); exact <c>(G ⊗ A + δI)⁻¹ = U_G((U_Gᵀ V U_A) ./ (g_i a_j + δ))U_Aᵀ</c>.
+/// trace-scaled (<see cref="DampingMode.TraceScaled"/>); exact <c>(G ⊗ A + δI)⁻¹ = U_G((U_Gᵀ V U_A) ./ (g_i a_j + δ))U_Aᵀ</c>.
 /// </summary>
 /// <remarks>
 /// The inverses are computed once, at construction, from the factors as they are then (LAPACK <c>?POTRF</c> +

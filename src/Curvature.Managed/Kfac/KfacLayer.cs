@@ -4,7 +4,7 @@ namespace Curvature.Kfac;
 
 /// <summary>
 /// Describes one layer whose parameters K-FAC approximates: its name (e.g. the PyTorch module path <c>"0"</c>), kind,
-/// sizes and whether it has a bias. Parameter names are <c>&lt;name&gt;.weight</c> and <c>&lt;name&gt;.bias</c>.
+/// sizes and whether it has a bias. Parameter names are <c>&lt;name&gt;.weight</c> and <c>&lt;name&gt;.bias</c>. Immutable.
 /// </summary>
 public sealed class KfacLayer
 {

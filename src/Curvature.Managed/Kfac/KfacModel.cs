@@ -4,6 +4,7 @@ namespace Curvature.Kfac;
 /// The layers K-FAC approximates, their parameters in <c>named_parameters()</c> order (per layer: weight, then bias) and
 /// the block structure (curvlinops' <c>param_groups</c>): one joint <c>[W | b]</c> block per layer, or separate weight and
 /// bias blocks. The flat parameter vector is the concatenation of the row-major parameter tensors.
+/// Immutable, so one instance can be shared by any number of builders and operators on any threads.
 /// </summary>
 public sealed class KfacModel
 {

@@ -11,11 +11,10 @@ namespace Curvature.Solvers;
 /// </summary>
 /// <remarks>
 /// Hestenes &amp; Stiefel (1952); the preconditioned form is Algorithm 9.1 of Saad, <i>Iterative Methods for Sparse Linear
-/// Systems</i> (2003). It generalises the seed's <c>cg_solve</c> (zero start, absolute tolerance, fixed iteration budget),
-/// which is the unpreconditioned case with the options described in <see cref="ConjugateGradientOptions"/>; where the seed
-/// guards a non-positive curvature with <c>max(1e-12, pᵀAp)</c>, this solver stops and reports
-/// <see cref="ConjugateGradientTermination.Breakdown"/>. Allocation-free: all scratch lives in the
-/// <see cref="ConjugateGradientWorkspace{T}"/>.
+/// Systems</i> (2003). A non-positive or non-finite curvature <c>pᵀAp</c> (or <c>rᵀMr</c>) is not clamped: the solver stops
+/// and reports <see cref="ConjugateGradientTermination.Breakdown"/>. Allocation-free: all scratch lives in the
+/// <see cref="ConjugateGradientWorkspace{T}"/>, one per concurrent solve; the operators are called from the solving thread.
+/// Long solves can be cancelled between iterations.
 /// </remarks>
 public static class ConjugateGradient
 {
