@@ -1,4 +1,4 @@
-// Curvature build script (Cake). Public tasks: Build, Test, Demo, Bench, Default (= Test).
+// Curvature build script (Cake). Public tasks: Build, Test, Pack, Demo, Bench, Default (= Test).
 // Run through ./build.sh --target=<Task> so the pinned Cake tool is restored first.
 
 //////////////////////////////////////////////////////////////////////
@@ -13,6 +13,7 @@ var benchQuick = Argument("bench-quick", false);          // smoke test: short j
 var benchSizes = Argument("bench-sizes", "");              // e.g. 128,256 (default: 128,256,512,1024; quick: 128)
 var benchBackends = Argument("bench-backends", "");        // e.g. managed,openblas (default: all that load)
 var benchOut = Argument("bench-out", "");                  // where RESULTS.md and the chart go (default: benchmarks/results)
+var versionSuffix = Argument("version-suffix", "");        // Pack: pre-release suffix, e.g. preview.1 (the version itself is VersionPrefix in src/Directory.Build.props)
 
 //////////////////////////////////////////////////////////////////////
 // GLOBAL VARIABLES
@@ -109,6 +110,60 @@ Task("Demo")
     .IsDependentOn("__InstallNative")
     .IsDependentOn("Build")
     .Does(() => Run("dotnet", $"run -c {configuration} --no-build --project samples/Curvature.Demo/Curvature.Demo.csproj -- {demoArgs}"));
+
+//////////////////////////////////////////////////////////////////////
+// PACKAGES
+//////////////////////////////////////////////////////////////////////
+
+var packages = artifacts.Combine("packages");
+
+Task("Pack")
+    .Description("Packs every library under src/ (package + symbol package, validated) into artifacts/packages and runs " +
+                 "'dotnet nuget verify --all' on each. Argument: --version-suffix=preview.1.")
+    .IsDependentOn("__Restore")
+    .Does(() =>
+    {
+        EnsureDirectoryExists(packages);
+        CleanDirectory(packages);
+        var suffix = versionSuffix != "" ? $" -p:VersionSuffix={versionSuffix}" : "";
+        // Every project under src/ is a package (a new one is picked up without editing this file).
+        foreach (var project in GetFiles("./src/*/*.csproj").OrderBy(p => p.FullPath))
+        {
+            // ContinuousIntegrationBuild: deterministic paths in the PDBs (Source Link maps them to the repository).
+            // Package validation runs inside pack (EnablePackageValidation in src/Directory.Build.props).
+            Run("dotnet", $"pack \"{project}\" -c {configuration} --no-restore -warnaserror -o \"{packages}\" -p:ContinuousIntegrationBuild=true{suffix}");
+        }
+
+        // Signature and content-hash check. The packages are not signed (signing happens when they are published, with
+        // the publisher's certificate), so verify reports NU3004 "The package is not signed" and exits 1: that one code
+        // is expected and accepted; any other error fails the task.
+        var files = GetFiles($"{packages}/*.nupkg").Concat(GetFiles($"{packages}/*.snupkg")).OrderBy(f => f.FullPath).ToList();
+        foreach (var file in files)
+        {
+            var settings = new ProcessSettings
+            {
+                Arguments = $"nuget verify --all \"{file}\"",
+                WorkingDirectory = root,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            Information($"> dotnet {settings.Arguments.Render()}");
+            int exit = StartProcess("dotnet", settings, out IEnumerable<string> stdout, out IEnumerable<string> stderr);
+            var lines = stdout.Concat(stderr).ToList();
+            foreach (var line in lines) Console.WriteLine(line);
+            var errors = lines.Where(l => l.Contains("error", StringComparison.OrdinalIgnoreCase) && !l.Contains("validation failed", StringComparison.OrdinalIgnoreCase)).ToList();
+            bool onlyUnsigned = errors.Count > 0 && errors.All(l => l.Contains("NU3004"));
+            if (exit != 0 && !onlyUnsigned)
+            {
+                throw new Exception($"'dotnet nuget verify --all {file.GetFilename()}' failed with exit code {exit}.");
+            }
+
+            Information(exit == 0 ? $"verify: {file.GetFilename()} OK" : $"verify: {file.GetFilename()} OK apart from NU3004 (not signed; expected for local builds)");
+        }
+
+        Information($"Pack: {files.Count} files in {packages}:");
+        foreach (var file in files) Information($"  {file.GetFilename()} ({new System.IO.FileInfo(file.FullPath).Length:N0} bytes)");
+    });
 
 //////////////////////////////////////////////////////////////////////
 // BENCHMARKS (Bench and its private tasks)

@@ -137,8 +137,11 @@ public sealed class BlockDiagonalFisher<T>
 
     /// <summary>Updates every block with the outer product of one gradient: <c>F̂ = g gᵀ</c>.</summary>
     /// <exception cref="ArgumentException">Wrong length, or a non-finite entry.</exception>
+    /// <param name="gradient">The gradient, <see cref="Length"/> entries.</param>
+    /// <param name="cancellationToken">Checked before each block's kernel calls; a cancelled update changes nothing.</param>
     /// <exception cref="MatrixNotPositiveDefiniteException">A damped block failed to factor (state unchanged).</exception>
-    public void Update(ReadOnlySpan<T> gradient)
+    /// <exception cref="OperationCanceledException">The token was cancelled (state unchanged).</exception>
+    public void Update(ReadOnlySpan<T> gradient, CancellationToken cancellationToken = default)
     {
         if (gradient.Length != Length)
         {
@@ -146,14 +149,16 @@ public sealed class BlockDiagonalFisher<T>
         }
 
         EnsureFinite(gradient, nameof(gradient));
-        Update(ReadOnlySpan2D<T>.DangerousCreate(in MemoryMarshal.GetReference(gradient), 1, Length, 0), 1);
+        Update(ReadOnlySpan2D<T>.DangerousCreate(in MemoryMarshal.GetReference(gradient), 1, Length, 0), 1, cancellationToken);
     }
 
     /// <summary>Updates every block with per-example gradients (one row per example): <c>F̂ = (1/N) Σ_n g_n g_nᵀ</c>.</summary>
     /// <param name="perExampleGradients">N × <see cref="Length"/>, row-major, any pitch.</param>
     /// <exception cref="ArgumentException">Wrong width, no rows, or a non-finite entry.</exception>
+    /// <param name="cancellationToken">Checked before each block's kernel calls; a cancelled update changes nothing.</param>
     /// <exception cref="MatrixNotPositiveDefiniteException">A damped block failed to factor (state unchanged).</exception>
-    public void UpdatePerExample(ReadOnlySpan2D<T> perExampleGradients)
+    /// <exception cref="OperationCanceledException">The token was cancelled (state unchanged).</exception>
+    public void UpdatePerExample(ReadOnlySpan2D<T> perExampleGradients, CancellationToken cancellationToken = default)
     {
         if (perExampleGradients.Width != Length || perExampleGradients.Height < 1)
         {
@@ -165,7 +170,7 @@ public sealed class BlockDiagonalFisher<T>
             EnsureFinite(perExampleGradients.GetRowSpan(r), nameof(perExampleGradients));
         }
 
-        Update(perExampleGradients, perExampleGradients.Height);
+        Update(perExampleGradients, perExampleGradients.Height, cancellationToken);
     }
 
     /// <summary>Writes <c>(F + λI)⁻¹ v</c> to <paramref name="destination"/> (may be the same memory as <paramref name="vector"/>).</summary>
@@ -320,13 +325,13 @@ public sealed class BlockDiagonalFisher<T>
         UpdateCount++;
     }
 
-    private void Update(ReadOnlySpan2D<T> rows, int n)
+    private void Update(ReadOnlySpan2D<T> rows, int n, CancellationToken cancellationToken)
     {
-        Stage(rows, n);
+        Stage(rows, n, cancellationToken);
         CommitStaged();
     }
 
-    private void Stage(ReadOnlySpan2D<T> rows, int n)
+    private void Stage(ReadOnlySpan2D<T> rows, int n, CancellationToken cancellationToken = default)
     {
         bool first = UpdateCount == 0;
         T gamma = first ? T.Zero : T.CreateChecked(Options.Decay);
@@ -335,6 +340,7 @@ public sealed class BlockDiagonalFisher<T>
         {
             int s = _blockStart[k], b = _blockLength[k];
             var staged = _stagedFisher[k];
+            cancellationToken.ThrowIfCancellationRequested();
             _fisher[k].AsSpan().CopyTo(staged);
             _backend.SymmetricRankKUpdate(rows.Slice(0, s, rows.Height, b), RankKForm.TransposeTimesMatrix, new Span2D<T>(staged, b, b), Triangle.Lower, weight, gamma);
         }
@@ -351,7 +357,7 @@ public sealed class BlockDiagonalFisher<T>
             _stagedDiagonal[i] = (gamma * _diagonal[i]) + (weight * acc);
         }
 
-        if (!FactorAllTry(_stagedFisher, _stagedFactor))
+        if (!FactorAllTry(_stagedFisher, _stagedFactor, cancellationToken))
         {
             throw new MatrixNotPositiveDefiniteException(new FactorizationStatus("potrf", 1), _solveScratch.Length, "A damped block-diagonal Fisher block is not positive definite; the update was discarded.");
         }
@@ -365,11 +371,12 @@ public sealed class BlockDiagonalFisher<T>
         }
     }
 
-    private bool FactorAllTry(T[][] fisher, T[][] factor)
+    private bool FactorAllTry(T[][] fisher, T[][] factor, CancellationToken cancellationToken = default)
     {
         T damping = T.CreateChecked(Options.Damping);
         for (int k = 0; k < fisher.Length; k++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             int b = _blockLength[k];
             var f = fisher[k];
             var l = factor[k];

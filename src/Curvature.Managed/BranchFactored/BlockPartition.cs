@@ -1,7 +1,7 @@
 namespace Curvature.BranchFactored;
 
 /// <summary>
-/// The seed's partition of the <c>D</c> state dimensions into contiguous blocks: <c>B = max(1, min(blocks, D))</c>
+/// The partition of the <c>D</c> state dimensions into contiguous blocks: <c>B = max(1, min(blocks, D))</c>
 /// parts as equal as possible, the first <c>D mod B</c> of them one larger (<c>D div B + 1</c>), the rest <c>D div B</c>.
 /// </summary>
 public static class BlockPartition

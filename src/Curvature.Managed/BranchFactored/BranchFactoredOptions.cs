@@ -1,26 +1,26 @@
 namespace Curvature.BranchFactored;
 
-/// <summary>Settings of a <see cref="BranchFactoredPreconditioner{T}"/>; defaults are the seed's (<c>HCKFACLike</c>).</summary>
+/// <summary>Settings of a <see cref="BranchFactoredPreconditioner{T}"/>.</summary>
 public sealed record BranchFactoredOptions
 {
-    /// <summary>Learning rate (the seed's <c>lr</c>, default 5e-3): <c>θ ← θ − lr · P v</c>.</summary>
+    /// <summary>Learning rate (default 5e-3): <c>θ ← θ − lr · P v</c>.</summary>
     public double LearningRate { get; init; } = 5e-3;
 
-    /// <summary>Tikhonov damping added to the branch covariance's diagonal (the seed's <c>damp</c>, default 1e-3); must be ≥ 0.</summary>
+    /// <summary>Tikhonov damping added to the branch covariance's diagonal (default 1e-3); must be ≥ 0.</summary>
     public double Damping { get; init; } = 1e-3;
 
-    /// <summary>Requested number of diagonal blocks of the state covariance (the seed's <c>blocks</c>, default 4); at most
+    /// <summary>Requested number of diagonal blocks of the state covariance (default 4); at most
     /// the state dimension is used. Must be ≥ 1.</summary>
     public int Blocks { get; init; } = 4;
 
-    /// <summary>When set, the <b>updated parameters</b> are clipped element-wise to <c>[−Clip, Clip]</c> (the seed clips
-    /// <c>theta_new</c>, not the step); must be ≥ 0. Default: no clipping.</summary>
+    /// <summary>When set, the <b>updated parameters</b> are clipped element-wise to <c>[−Clip, Clip]</c> (the
+    /// parameters, not the step); must be ≥ 0. Default: no clipping.</summary>
     public double? Clip { get; init; }
 
-    /// <summary>Seed of the projection generator (the seed's <c>seed</c>, default 2027). See <see cref="SeededGaussian"/>.</summary>
+    /// <summary>Seed of the projection generator (default 2027). See <see cref="SeededGaussian"/>.</summary>
     public long Seed { get; init; } = 2027;
 
-    /// <summary>Whether a fresh projection is drawn at every step (the seed's behaviour, the default) or once.</summary>
+    /// <summary>Whether a fresh projection is drawn at every step (the default) or once.</summary>
     public ProjectionMode Projection { get; init; } = ProjectionMode.FreshEachStep;
 
     /// <summary>Throws when a setting is out of range.</summary>

@@ -8,8 +8,9 @@ using Curvature.Serialization;
 namespace Curvature.BranchFactored;
 
 /// <summary>
-/// The branch-factored, K-FAC-like preconditioner of the seed (<c>HCKFACLike</c>): a low-cost second-order proxy
-/// that uses the covariance of hypercausal state branches, factored into diagonal blocks.
+/// A branch-factored, K-FAC-like preconditioner: a low-cost second-order proxy that uses the covariance of sampled
+/// state branches (for example hypercausal rollouts), factored into diagonal blocks and mapped to the parameters by a
+/// random projection.
 /// </summary>
 /// <remarks>
 /// <para>One step, with parameters θ (n elements, flattened by <see cref="ParameterLayout"/>) and gradient g:</para>
@@ -28,8 +29,9 @@ namespace Curvature.BranchFactored;
 /// block that is not positive definite throws <see cref="MatrixNotPositiveDefiniteException"/> (naming the block) and leaves
 /// the parameters, the step count and the generator untouched. Workspaces are kept and reused: for fixed sizes a step
 /// allocates nothing after the first.</para>
-/// <para>The projection generator is not NumPy's, so steps are reproducible for a seed but differ from the seed
-/// implementation's numbers (see <see cref="SeededGaussian"/>). Not thread-safe.</para>
+/// <para>The projection comes from <see cref="SeededGaussian"/>: steps are reproducible for a given
+/// <see cref="BranchFactoredOptions.Seed"/> on every machine, but differ from a NumPy implementation's numbers.
+/// Not thread-safe.</para>
 /// </remarks>
 /// <typeparam name="T">The element type of the flat vectors and the computation: <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class BranchFactoredPreconditioner<T>
@@ -65,7 +67,7 @@ public sealed class BranchFactoredPreconditioner<T>
     private bool _anyBlockInDouble;
 
     /// <summary>Creates the preconditioner.</summary>
-    /// <param name="options">Settings (the seed's defaults when null).</param>
+    /// <param name="options">Settings (<see cref="BranchFactoredOptions"/>'s defaults when null).</param>
     /// <param name="gradientEstimator">Optional gradient source; when null, each step needs the context's named gradients.</param>
     /// <param name="backend">The BLAS/LAPACK backend (the shared <see cref="ManagedBackend"/> when null).</param>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
@@ -102,7 +104,7 @@ public sealed class BranchFactoredPreconditioner<T>
     public ReadOnlySpan2D<T> LastProjection =>
         _hasLastProjection ? new ReadOnlySpan2D<T>(_projection, 0, _projectionRows, _projectionCols, 0) : default;
 
-    /// <summary>Resets the step count (the seed's <c>initialize(params)</c>) and prepares the workspaces for <paramref name="parameters"/>.
+    /// <summary>Resets the step count and prepares the workspaces for <paramref name="parameters"/>.
     /// The generator and a fixed projection are kept.</summary>
     /// <returns>The state: zero steps, no norm yet.</returns>
     public BranchFactoredState Initialize(ParameterSet parameters)
@@ -115,7 +117,7 @@ public sealed class BranchFactoredPreconditioner<T>
         return State;
     }
 
-    /// <summary>One step that updates <paramref name="parameters"/> in place (the seed's <c>step_params</c>).</summary>
+    /// <summary>One step that updates <paramref name="parameters"/> in place.</summary>
     /// <returns>The new state.</returns>
     /// <exception cref="ArgumentException">No gradient source (neither an estimator nor the context's gradients), a gradient size that does
     /// not match its parameter, a missing gradient, NaN/infinite parameters, gradients or branch samples, no branch samples (K = 0), or a
@@ -179,7 +181,7 @@ public sealed class BranchFactoredPreconditioner<T>
     public BranchFactoredState Step(ReadOnlySpan<T> parameters, ReadOnlySpan<T> gradient, ReadOnlySpan2D<T> branches, Span<T> destination) =>
         StepFlat(parameters, gradient, branches, true, destination);
 
-    /// <summary>One step on flat vectors without branch samples (the seed's fallback): <paramref name="destination"/> ← θ − lr·g (then clipped).</summary>
+    /// <summary>One step on flat vectors without branch samples (the plain-gradient fallback): <paramref name="destination"/> ← θ − lr·g (then clipped).</summary>
     /// <exception cref="ArgumentException">Mismatched lengths or NaN/infinite input.</exception>
     public BranchFactoredState Step(ReadOnlySpan<T> parameters, ReadOnlySpan<T> gradient, Span<T> destination) =>
         StepFlat(parameters, gradient, default, false, destination);

@@ -1,8 +1,8 @@
 namespace Curvature.BranchFactored;
 
-/// <summary>What a <see cref="BranchFactoredPreconditioner{T}"/> reports after a step (the seed's state dictionary).</summary>
-/// <param name="Steps">Number of completed steps since the last initialisation (the seed's <c>steps</c>).</param>
+/// <summary>What a <see cref="BranchFactoredPreconditioner{T}"/> reports after a step.</summary>
+/// <param name="Steps">Number of completed steps since the last initialisation.</param>
 /// <param name="PreconditionedGradientNorm">Euclidean norm of the preconditioned gradient <c>P v</c> of the last step (or of the
-/// plain gradient on the fallback path), before the learning rate and clipping (the seed's <c>precond_norm</c>); null before the first step.</param>
+/// plain gradient on the fallback path), before the learning rate and clipping; null before the first step.</param>
 /// <param name="UsedBranches">Whether the last step used branch samples (false: it fell back to the plain gradient).</param>
 public readonly record struct BranchFactoredState(long Steps, double? PreconditionedGradientNorm, bool UsedBranches);

@@ -4,8 +4,7 @@ using Curvature.Parameters;
 namespace Curvature.BranchFactored;
 
 /// <summary>
-/// Supplies the gradient for a step (the seed's <c>grad_estimator(model, params, context)</c>; capture the model in the
-/// delegate's closure). Write the gradient into <paramref name="gradient"/>, laid out like the parameters'
+/// Supplies the gradient for a step (capture the model in the delegate's closure). Write the gradient into <paramref name="gradient"/>, laid out like the parameters'
 /// <see cref="ParameterSet.Layout"/>; it is zero-filled on entry.
 /// </summary>
 /// <typeparam name="T">The vector element type.</typeparam>

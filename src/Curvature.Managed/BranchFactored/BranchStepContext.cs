@@ -5,9 +5,8 @@ using Curvature.Parameters;
 namespace Curvature.BranchFactored;
 
 /// <summary>
-/// The per-step input of a <see cref="BranchFactoredPreconditioner{T}"/> (the seed's <c>context</c>): the branch
-/// samples (<c>context["info"]["branches"]</c>, a <c>K × D</c> matrix of state samples) and the named gradients
-/// (<c>context["grads"]</c>). Reuse one instance across steps to stay allocation-free.
+/// The per-step input of a <see cref="BranchFactoredPreconditioner{T}"/> : the branch
+/// samples (a <c>K × D</c> matrix of state samples) and the named gradients. Reuse one instance across steps to stay allocation-free.
 /// </summary>
 /// <typeparam name="T">The element type of the branch samples.</typeparam>
 public sealed class BranchStepContext<T>
@@ -32,7 +31,7 @@ public sealed class BranchStepContext<T>
     public ParameterSet? Gradients { get; set; }
 
     /// <summary>The number of dimensions of the branch samples given: 2 for a matrix, −1 when none were given.
-    /// Any other rank makes the step fall back to the plain gradient, as in the seed.</summary>
+    /// Any other rank makes the step fall back to the plain gradient.</summary>
     public int BranchRank { get; private set; } = -1;
 
     /// <summary>The branch samples as a <c>K × D</c> matrix, when <see cref="BranchRank"/> is 2 (otherwise empty).</summary>
@@ -48,7 +47,7 @@ public sealed class BranchStepContext<T>
         BranchRank = 2;
     }
 
-    /// <summary>Sets branch samples as a tensor of any rank; only a rank-2 shape <c>[K, D]</c> is used, other ranks fall back to the plain gradient (as the seed does).</summary>
+    /// <summary>Sets branch samples as a tensor of any rank; only a rank-2 shape <c>[K, D]</c> is used, other ranks make the step fall back to the plain gradient.</summary>
     /// <exception cref="ArgumentException">The data length does not match the shape, or a dimension is negative.</exception>
     public void SetBranches(ReadOnlyMemory<T> data, params ReadOnlySpan<int> shape)
     {

@@ -6,12 +6,12 @@ using Curvature.BranchFactored.Internals;
 namespace Curvature.BranchFactored;
 
 /// <summary>
-/// The unbiased empirical covariance of samples, the seed's <c>cov_empirical</c>:
+/// The unbiased empirical covariance of samples:
 /// <c>C = (X − 1·x̄ᵀ)ᵀ (X − 1·x̄ᵀ) / max(1, N − 1)</c> for <c>N × D</c> samples <c>X</c> (one sample per row),
 /// <c>x̄</c> the column means.
 /// </summary>
 /// <remarks>The centred samples go through BLAS <c>?SYRK</c> (<see cref="CurvatureBackend.SymmetricRankKUpdate{T}"/>, lower
-/// triangle), which is then mirrored so both triangles are written. With one sample the covariance is zero, as in the seed.</remarks>
+/// triangle), which is then mirrored so both triangles are written. With one sample the covariance is zero.</remarks>
 public static class EmpiricalCovariance
 {
     /// <summary>Computes the covariance of <paramref name="samples"/> into <paramref name="destination"/> (both triangles).</summary>

@@ -8,10 +8,10 @@ namespace Curvature.BranchFactored;
 /// bits, and Marsaglia's polar method for the normal pairs (the second value of a pair is kept for the next call).
 /// </summary>
 /// <remarks>
-/// The stream depends only on the seed — not on <see cref="Random"/>'s implementation, the runtime or the CPU — so
+/// The stream depends only on the seed value — not on <see cref="Random"/>'s implementation, the runtime or the CPU — so
 /// results are reproducible across machines and .NET versions. It does <b>not</b> reproduce NumPy's
-/// <c>default_rng(seed).normal()</c> stream (PCG64 + ziggurat): equal seeds give different numbers than the seed
-/// implementation, with the same distribution. Not thread-safe.
+/// <c>default_rng(seed).normal()</c> stream (PCG64 + ziggurat): equal seeds give different numbers than NumPy,
+/// with the same distribution. Not thread-safe.
 /// </remarks>
 public sealed class SeededGaussian
 {

@@ -13,6 +13,6 @@ public enum DampingMode
     /// <summary>Exact damping of the product: <c>(G ⊗ A + δI)⁻¹</c> via eigendecompositions of both factors.</summary>
     Exact = 2,
 
-    /// <summary>The seed's trace-scaled Tikhonov damping: each factor M gets <c>max(δ·tr(M)/n, 1e-12)</c> on its diagonal.</summary>
+    /// <summary>Trace-scaled Tikhonov damping: each factor M gets <c>max(δ·tr(M)/n, 1e-12)</c> on its diagonal.</summary>
     TraceScaled = 3,
 }

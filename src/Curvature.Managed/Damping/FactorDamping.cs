@@ -5,7 +5,7 @@ namespace Curvature.Damping;
 /// <param name="Input">δ_A added to A's diagonal (0 for a bias-only block).</param>
 public readonly record struct FactorDamping(double Gradient, double Input)
 {
-    /// <summary>The smallest trace-scaled damping (the seed's <c>EPS</c>).</summary>
+    /// <summary>The smallest trace-scaled damping, 1e-12.</summary>
     public const double TraceScaledFloor = 1e-12;
 
     /// <summary>
@@ -23,7 +23,7 @@ public readonly record struct FactorDamping(double Gradient, double Input)
     /// <c>δ_G = max(√δ/π, min)</c>, <c>δ_A = max(√δ·π, min)</c>; bias-only: <c>δ_G = max(δ, min)</c>. When either mean
     /// diagonal is zero, π is undefined: Curvature then uses <b>π = 1</b> (δ_G = δ_A = max(√δ, min)); a negative mean
     /// diagonal (not a covariance) raises <see cref="ArgumentException"/>.
-    /// Trace-scaled (the seed): <c>δ_M = max(δ·tr(M)/d_M, 1e-12)</c> for each factor.
+    /// Trace-scaled: <c>δ_M = max(δ·tr(M)/d_M, 1e-12)</c> for each factor.
     /// </remarks>
     public static FactorDamping For(DampingMode mode, double damping, double minDamping, double traceG, int orderG, double traceA, int orderA)
     {

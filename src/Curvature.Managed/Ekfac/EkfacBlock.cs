@@ -1,17 +1,21 @@
 using System.Numerics;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
+using Curvature.Diagnostics;
+using Curvature.Diagnostics.Internals;
 using Curvature.Ekfac.Internals;
 using Curvature.Kfac;
 
 namespace Curvature.Ekfac;
 
 /// <summary>
-/// One EKFAC block (George et al. 2018; FORMAT.md §3.5): the K-FAC factors <c>G</c>, <c>A</c> of the block, their
+/// One EKFAC block (George et al. 2018): the K-FAC factors <c>G</c>, <c>A</c> of the block, their
 /// eigenvectors <c>Q_G</c>, <c>Q_A</c> (columns, ascending eigenvalues) and the corrected eigenvalues <c>λ</c>
 /// (<c>D_out × D_in'</c>; <c>D_out × 1</c> for a bias-only block), <c>λ[i, j]</c> belonging to <c>Q_G[:, i] ⊗ Q_A[:, j]</c>.
-/// The block is <c>Y = Q_G (λ ∘ (Q_Gᵀ V Q_A)) Q_Aᵀ</c> on the block's matrix <c>V</c> (K-FAC's canonical basis, §3.4).
+/// The block is <c>Y = Q_G (λ ∘ (Q_Gᵀ V Q_A)) Q_Aᵀ</c> on the block's matrix <c>V</c> (the parameters of the block as a <c>D_out × D_in'</c> matrix, bias in the last column; see
+/// <see cref="KfacBlock{T}"/>).
 /// </summary>
+/// <remarks>Operators view a block without copying it: a change shows through. Not thread-safe.</remarks>
 public sealed class EkfacBlock<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -103,20 +107,24 @@ public sealed class EkfacBlock<T>
         Commit(_gradientCovariance, _inputCovariance, Decompose(backend, _gradientCovariance, _inputCovariance));
     }
 
-    /// <summary>Eigendecompositions of candidate factors (same sizes as this block's), into new arrays.</summary>
-    internal FactorEigenbasis<T> Decompose(CurvatureBackend backend, T[] gradientCovariance, T[] inputCovariance)
+    /// <summary>Eigendecompositions of candidate factors (same sizes as this block's), into new arrays; the token is checked
+    /// between the two. The duration is recorded in <see cref="CurvatureMetrics.EigenbasisRefreshDuration"/>.</summary>
+    internal FactorEigenbasis<T> Decompose(CurvatureBackend backend, T[] gradientCovariance, T[] inputCovariance, CancellationToken cancellationToken = default)
     {
+        long start = CurvatureMetrics.StartTimestamp(CurvatureMetrics.EigenbasisRefreshEnabled);
         int dOut = Layout.OutputSize, dIn = Layout.InputSize;
         var qg = (T[])gradientCovariance.Clone();
         var wg = new T[dOut];
-        backend.SymmetricEigen(new Span2D<T>(qg, dOut, dOut), Triangle.Lower, wg);
+        backend.SymmetricEigenCounted(new Span2D<T>(qg, dOut, dOut), Triangle.Lower, wg);
         var qa = (T[])inputCovariance.Clone();
         var wa = new T[dIn];
         if (dIn > 0)
         {
-            backend.SymmetricEigen(new Span2D<T>(qa, dIn, dIn), Triangle.Lower, wa);
+            cancellationToken.ThrowIfCancellationRequested();
+            backend.SymmetricEigenCounted(new Span2D<T>(qa, dIn, dIn), Triangle.Lower, wa);
         }
 
+        CurvatureMetrics.RecordEigenbasisRefresh<T>(start, backend.Kind);
         return new FactorEigenbasis<T>(qg, wg, qa, wa);
     }
 

@@ -10,7 +10,7 @@ using Curvature.Loss;
 namespace Curvature.Ekfac;
 
 /// <summary>
-/// Builds curvlinops' <c>EKFACLinearOperator</c> (George et al. 2018; FORMAT.md §3.5): takes the K-FAC factors of every
+/// Builds curvlinops' <c>EKFACLinearOperator</c> (George et al. 2018): takes the K-FAC factors of every
 /// block (pass 1, <see cref="KfacFactorBuilder{T}"/>), computes their eigenbases, then accumulates the corrected
 /// eigenvalues from the same per-batch layer inputs and output gradients (pass 2):
 /// <c>λ = Σ_b κ_b Σ_v Σ_n (Q_Gᵀ Γ[v,n] Q_A)∘2</c> with the per-example gradients <c>Γ[v,n] = Σ_s g[v,n,s] x[n,s]ᵀ</c>
@@ -85,9 +85,12 @@ public sealed class EkfacBuilder<T>
     /// Takes the factors of <paramref name="factors"/> (same model), computes every block's eigenbasis
     /// (<c>?SYEVD</c>) and clears the corrections. All decompositions finish before any block changes.
     /// </summary>
+    /// <param name="factors">The K-FAC factors of the same model structure.</param>
+    /// <param name="cancellationToken">Checked before each eigendecomposition; a cancelled call changes nothing.</param>
     /// <exception cref="EigenDecompositionFailedException">The eigensolver did not converge (nothing changed).</exception>
     /// <exception cref="ArgumentException">The factor builder belongs to another model structure.</exception>
-    public void SetFactors(KfacFactorBuilder<T> factors)
+    /// <exception cref="OperationCanceledException">The token was cancelled (nothing changed).</exception>
+    public void SetFactors(KfacFactorBuilder<T> factors, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(factors);
         if (factors.Blocks.Count != _blocks.Length)
@@ -108,7 +111,8 @@ public sealed class EkfacBuilder<T>
         var bases = new FactorEigenbasis<T>[_blocks.Length];
         for (int i = 0; i < _blocks.Length; i++)
         {
-            bases[i] = _blocks[i].Decompose(_backend, factors.Blocks[i].GradientStorage, factors.Blocks[i].InputStorage);
+            cancellationToken.ThrowIfCancellationRequested();
+            bases[i] = _blocks[i].Decompose(_backend, factors.Blocks[i].GradientStorage, factors.Blocks[i].InputStorage, cancellationToken);
         }
 
         for (int i = 0; i < _blocks.Length; i++)
@@ -120,14 +124,18 @@ public sealed class EkfacBuilder<T>
     }
 
     /// <summary>Recomputes every block's eigenbasis from its current factors and clears the corrections.</summary>
-    /// <remarks>All decompositions (LAPACK <c>?SYEVD</c>) finish before any block changes: a failure changes nothing.</remarks>
+    /// <remarks>All decompositions (LAPACK <c>?SYEVD</c>) finish before any block changes: a failure or a cancellation
+    /// changes nothing.</remarks>
+    /// <param name="cancellationToken">Checked before each eigendecomposition.</param>
     /// <exception cref="EigenDecompositionFailedException">The eigensolver did not converge.</exception>
-    public void ComputeEigenbases()
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public void ComputeEigenbases(CancellationToken cancellationToken = default)
     {
         var bases = new FactorEigenbasis<T>[_blocks.Length];
         for (int i = 0; i < _blocks.Length; i++)
         {
-            bases[i] = _blocks[i].Decompose(_backend, _blocks[i].GradientCovarianceStorage, _blocks[i].InputCovarianceStorage);
+            cancellationToken.ThrowIfCancellationRequested();
+            bases[i] = _blocks[i].Decompose(_backend, _blocks[i].GradientCovarianceStorage, _blocks[i].InputCovarianceStorage, cancellationToken);
         }
 
         for (int i = 0; i < _blocks.Length; i++)
@@ -262,8 +270,11 @@ public sealed class EkfacBuilder<T>
     /// <param name="batches">Per batch, the data of every layer.</param>
     /// <param name="progress">Receives one report per finished batch and pass (optional).</param>
     /// <param name="strategy">The correction strategy.</param>
-    /// <param name="cancellationToken">Checked between batches.</param>
+    /// <param name="cancellationToken">Checked between layers, batches and eigendecompositions; a cancelled call returns
+    /// nothing and changes nothing (the operator is built from scratch).</param>
     /// <returns>The operator (owning its blocks).</returns>
+    /// <exception cref="ArgumentException">The data set holds no batches, or a batch is invalid.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public static EkfacOperator<T> Compute(
         CurvatureBackend backend, ModelSpec model, KfacOptions options, IEnumerable<IReadOnlyList<EkfacLayerData<T>>> batches,
         IProgress<EkfacProgress>? progress = null, EkfacCorrectionStrategy strategy = EkfacCorrectionStrategy.Automatic,
@@ -278,6 +289,7 @@ public sealed class EkfacBuilder<T>
             cancellationToken.ThrowIfCancellationRequested();
             foreach (var l in batch)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 factors.AccumulateLayer(l.LayerName, l.Input, l.InputShape, l.Gradients, l.GradientShape);
             }
 
@@ -290,13 +302,14 @@ public sealed class EkfacBuilder<T>
             throw new ArgumentException("The data set holds no batches.", nameof(batches));
         }
 
-        ekfac.SetFactors(factors);
+        ekfac.SetFactors(factors, cancellationToken);
         count = 0;
         foreach (var batch in batches)
         {
             cancellationToken.ThrowIfCancellationRequested();
             foreach (var l in batch)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 ekfac.AccumulateLayer(l.LayerName, l.Input, l.InputShape, l.Gradients, l.GradientShape);
             }
 

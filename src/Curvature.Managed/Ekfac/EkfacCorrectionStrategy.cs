@@ -6,7 +6,7 @@ namespace Curvature.Ekfac;
 /// </summary>
 public enum EkfacCorrectionStrategy
 {
-    /// <summary>The seed's memory rule per block: <see cref="Gramian"/> when <c>S²(D1 + D2) &lt; D1·D2</c>
+    /// <summary>Chosen per block by memory use: <see cref="Gramian"/> when <c>S²(D1 + D2) &lt; D1·D2</c>
     /// (S shared positions, D1 = <c>D_out</c>, D2 = <c>D_in'</c>), otherwise <see cref="PerExampleGradients"/>.</summary>
     Automatic = 0,
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using CommunityToolkit.HighPerformance;
+using Curvature.Diagnostics;
 using Curvature.Kfac.Internals;
 using Curvature.Operators;
 
@@ -7,11 +8,12 @@ namespace Curvature.Ekfac;
 
 /// <summary>
 /// The damped inverse of an <see cref="EkfacOperator{T}"/> (curvlinops' <c>EKFACLinearOperator.inverse(damping)</c>;
-/// FORMAT.md §3.6): per block <c>Y = Q_G ((Q_Gᵀ V Q_A) / (λ + δ)) Q_Aᵀ</c> (bias-only: <c>Q_G ((Q_Gᵀ b) / (λ + δ))</c>).
+/// George et al. 2018): per block <c>Y = Q_G ((Q_Gᵀ V Q_A) / (λ + δ)) Q_Aᵀ</c> (bias-only: <c>Q_G ((Q_Gᵀ b) / (λ + δ))</c>).
 /// </summary>
 /// <remarks>
 /// Exact inverse of <c>EKFAC + δI</c>, since the eigenbasis is orthogonal. It views the operator's blocks; products use
-/// BLAS <c>?GEMM</c> and allocate nothing after the first call with K columns.
+/// BLAS <c>?GEMM</c> and allocate nothing after the first call with K columns. It shares the operator's scratch: not
+/// thread-safe, and not to be used concurrently with the operator.
 /// </remarks>
 public sealed class EkfacInverseOperator<T> : ILinearOperator<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -36,6 +38,7 @@ public sealed class EkfacInverseOperator<T> : ILinearOperator<T>
             {
                 if (!(lambda[j] + _damping > T.Zero))
                 {
+                    CurvatureMetrics.RecordFactorizationFailure("ekfac", CurvatureMetrics.ElementTypeName<T>(), op.Backend.Kind);
                     throw new MatrixNotPositiveDefiniteException(new FactorizationStatus("ekfac", j + 1), lambda.Length,
                         $"EKFAC block {i} ({op.Blocks[i].Layout.Layer.Name}, {op.Blocks[i].Layout.Parameters}): corrected eigenvalue {j} + damping = {double.CreateChecked(lambda[j] + _damping)} is not positive");
                 }

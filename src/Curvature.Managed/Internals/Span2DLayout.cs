@@ -5,7 +5,7 @@ namespace Curvature.Internals;
 
 /// <summary>
 /// Recovers the row stride (BLAS <c>lda</c> = width + pitch) of CommunityToolkit 2-D views, which the toolkit
-/// keeps internal (CommunityToolkit/dotnet issue #453). The stride is the element distance between rows 0 and 1;
+/// keeps internal (an open CommunityToolkit request). The stride is the element distance between rows 0 and 1;
 /// for views with fewer than two rows it is <c>max(1, Width)</c>.
 /// </summary>
 internal static class Span2DLayout

@@ -8,7 +8,7 @@ namespace Curvature.Kfac;
 /// <summary>
 /// The Kronecker factors of one block: the gradient covariance <c>G</c> (<c>D_out × D_out</c>) and, unless the block is
 /// bias-only, the input covariance <c>A</c> (<c>D_in' × D_in'</c>). The block represents <c>G ⊗ A</c> acting on
-/// <c>vec_row(V)</c> as <c>G V Aᵀ</c> (FORMAT.md §3.4). Factors are stored full (both triangles), row-major.
+/// <c>vec_row(V)</c> as <c>G V Aᵀ</c>. Factors are stored full (both triangles), row-major.
 /// </summary>
 /// <remarks>
 /// Reuse (e.g. EKFAC): the eigenbases are those of <see cref="GradientCovariance"/> and <see cref="InputCovariance"/>; the
@@ -16,6 +16,7 @@ namespace Curvature.Kfac;
 /// <c>g[v, n, s]</c> in expand format come from <see cref="KfacWeightSharing.FormatInputs{T}"/> and
 /// <see cref="KfacWeightSharing.FormatGradients{T}"/>, the batch scaling κ_b from
 /// <see cref="KfacFactorBuilder{T}.LossCorrection"/>; the block order and parameter offsets are in <see cref="Layout"/>.
+/// Operators view a block's factors without copying them: a change shows through. Not thread-safe.
 /// </remarks>
 public sealed class KfacBlock<T>
     where T : unmanaged, IFloatingPointIeee754<T>

@@ -4,7 +4,7 @@ namespace Curvature.Kfac;
 /// <summary>
 /// One Kronecker block of a <see cref="ModelSpec"/>: which layer and parameters it covers, its factor sizes, and where its
 /// parameters sit in the flat parameter vector. The block acts on <c>vec_row(V)</c> with <c>V = [W.reshape(D_out, −1) | b]</c>
-/// (joint), <c>W.reshape(D_out, −1)</c> (weight only) or <c>b</c> (bias only).
+/// (joint), <c>W.reshape(D_out, −1)</c> (weight only) or <c>b</c> (bias only). Immutable.
 /// </summary>
 public sealed class KfacBlockLayout
 {

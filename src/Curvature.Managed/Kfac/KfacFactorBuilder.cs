@@ -9,7 +9,7 @@ namespace Curvature.Kfac;
 
 /// <summary>
 /// Accumulates the Kronecker factors of every block of a <see cref="ModelSpec"/> from per-batch layer inputs and
-/// output gradients, exactly as curvlinops (FORMAT.md §3.3):
+/// output gradients, exactly as curvlinops:
 /// <c>A = Σ_b Σ_n Σ_s x xᵀ / (N·S')</c> and <c>G = Σ_b κ_b Σ_v Σ_n Σ_s g gᵀ</c> with
 /// <c>κ_b = (N_b·P)² / (P·N)</c> (mean) or 1 (sum). Batches may have different sizes.
 /// </summary>

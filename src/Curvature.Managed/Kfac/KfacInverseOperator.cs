@@ -8,9 +8,9 @@ using Curvature.Operators;
 namespace Curvature.Kfac;
 
 /// <summary>
-/// The damped inverse of a <see cref="KfacOperator{T}"/>, block by block (FORMAT.md §3.6):
+/// The damped inverse of a <see cref="KfacOperator{T}"/>, block by block (curvlinops' <c>inverse</c>):
 /// plain <c>(G + δI)⁻¹ V (A + δI)⁻¹</c>; π-heuristic with per-factor dampings (<see cref="FactorDamping.For"/>);
-/// trace-scaled (the seed's rule); exact <c>(G ⊗ A + δI)⁻¹ = U_G((U_Gᵀ V U_A) ./ (g_i a_j + δ))U_Aᵀ</c>.
+/// trace-scaled (<see cref="DampingMode.TraceScaled"/>); exact <c>(G ⊗ A + δI)⁻¹ = U_G((U_Gᵀ V U_A) ./ (g_i a_j + δ))U_Aᵀ</c>.
 /// </summary>
 /// <remarks>
 /// The inverses are computed once, at construction, from the factors as they are then (LAPACK <c>?POTRF</c> +
@@ -22,17 +22,19 @@ public sealed class KfacInverseOperator<T> : ILinearOperator<T>
 {
     private readonly KfacOperator<T> _operator;
     private readonly KroneckerBlockInverse<T>[] _inverses;
+    private readonly string[] _contexts;
     private readonly BlockWorkspace<T> _workspace;
 
-    internal KfacInverseOperator(KfacOperator<T> op, KfacInverseOptions options)
+    internal KfacInverseOperator(KfacOperator<T> op, KfacInverseOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _operator = op;
         Options = options;
         _inverses = [.. op.Blocks.Select(b => new KroneckerBlockInverse<T>(b.Layout.OutputSize, b.Layout.InputSize))];
+        _contexts = [.. op.Blocks.Select((b, i) => $"block {i} ({b.Layout.Layer.Name}, {b.Layout.Parameters})")];
         _workspace = new BlockWorkspace<T>(op.Model.Blocks);
-        Recompute();
+        Recompute(cancellationToken);
     }
 
     /// <summary>The damping options.</summary>
@@ -45,13 +47,23 @@ public sealed class KfacInverseOperator<T> : ILinearOperator<T>
     public IReadOnlyList<FactorDamping> BlockDampings => [.. _inverses.Select(i => i.Dampings)];
 
     /// <summary>Recomputes every block inverse from the operator's current factors.</summary>
-    /// <exception cref="MatrixNotPositiveDefiniteException">A damped factor is not positive definite.</exception>
-    public void Recompute()
+    /// <remarks>All blocks are computed before any is replaced: after an exception (including cancellation) every block
+    /// keeps its previous inverse. The token is checked before each factor's LAPACK calls.</remarks>
+    /// <param name="cancellationToken">Cancels the recomputation between kernel calls.</param>
+    /// <exception cref="MatrixNotPositiveDefiniteException">A damped factor is not positive definite (also after the float64 retry).</exception>
+    /// <exception cref="EigenDecompositionFailedException">Exact damping: an eigendecomposition did not converge.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public void Recompute(CancellationToken cancellationToken = default)
     {
         for (int i = 0; i < _inverses.Length; i++)
         {
             var b = _operator.Blocks[i];
-            _inverses[i].Compute(_operator.Backend, b.GradientStorage, b.InputStorage, Options, $"block {i} ({b.Layout.Layer.Name}, {b.Layout.Parameters})");
+            _inverses[i].Prepare(_operator.Backend, b.GradientStorage, b.InputStorage, Options, _contexts[i], cancellationToken);
+        }
+
+        foreach (var inverse in _inverses)
+        {
+            inverse.Commit();
         }
     }
 

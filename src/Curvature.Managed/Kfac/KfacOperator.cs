@@ -157,9 +157,14 @@ public sealed class KfacOperator<T> : ILinearOperator<T>
     /// <summary><c>det K = exp(log det K)</c> (see <see cref="LogDeterminant"/>).</summary>
     public T Determinant() => T.Exp(LogDeterminant());
 
-    /// <summary>The damped inverse (curvlinops' <c>inverse(damping, use_heuristic_damping, min_damping, use_exact_damping)</c>).</summary>
+    /// <summary>The damped inverse (curvlinops' <c>inverse(damping, use_heuristic_damping, min_damping, use_exact_damping)</c>),
+    /// computed now from the current factors: two Cholesky inverses (or, for exact damping, two eigendecompositions) per block.</summary>
+    /// <param name="options">The damping.</param>
+    /// <param name="cancellationToken">Cancels the computation between kernel calls.</param>
     /// <exception cref="MatrixNotPositiveDefiniteException">A damped factor is not positive definite (also after the float64 retry).</exception>
-    public KfacInverseOperator<T> Inverse(KfacInverseOptions options) => new(this, options);
+    /// <exception cref="EigenDecompositionFailedException">Exact damping: an eigendecomposition did not converge.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public KfacInverseOperator<T> Inverse(KfacInverseOptions options, CancellationToken cancellationToken = default) => new(this, options, cancellationToken);
 
     /// <summary>Writes the dense matrix (Dimension × Dimension) into <paramref name="destination"/> (for tests).</summary>
     public void ToDense(Span2D<T> destination) => BlockProducts.ToDense(Dimension, Multiply, destination);

@@ -7,7 +7,7 @@ namespace Curvature.Kfac;
 
 /// <summary>
 /// Converts a layer's raw inputs <c>a</c> and output gradients <c>g</c> into curvlinops' weight-sharing format
-/// (FORMAT.md §3.2): rows of input features <c>x[n, s]</c> (Conv2d: im2col patches in torch <c>unfold</c> order) and rows of
+/// (Eschenhagen et al. 2023): rows of input features <c>x[n, s]</c> (Conv2d: im2col patches in torch <c>unfold</c> order) and rows of
 /// output gradients <c>g[v, n, s]</c>, with <see cref="WeightSharing.Expand"/> (keep positions) or
 /// <see cref="WeightSharing.Reduce"/> (mean of inputs, sum of gradients over positions), and optionally the constant
 /// feature 1 appended after the reduction (joint weight + bias blocks). EKFAC reuses these conversions.

@@ -5,7 +5,7 @@ namespace Curvature.Loss;
 
 /// <summary>
 /// The vectors to backpropagate from the model output so that the Kronecker factors of K-FAC / EKFAC represent the
-/// requested Fisher (curvlinops' conventions, FORMAT.md §3.1). Curvature has no autograd: the caller's framework
+/// requested Fisher (curvlinops' conventions). Curvature has no autograd: the caller's framework
 /// backpropagates each vector <c>v</c> (for all rows together) and hands the layer-output gradients to the factor builder.
 /// </summary>
 /// <remarks>

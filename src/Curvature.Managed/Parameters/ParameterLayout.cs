@@ -4,14 +4,14 @@ using Curvature.Parameters.Internals;
 namespace Curvature.Parameters;
 
 /// <summary>
-/// The stable layout of a flattened parameter vector, as the seed's <c>flatten_params</c> builds it: the tensors
+/// The stable layout of a flattened parameter vector: the tensors
 /// sorted by name in Unicode code-point order (Python's <c>sorted()</c> on <c>str</c>), each one's elements in
 /// row-major (C) order, concatenated without gaps. A scalar takes one element.
 /// </summary>
 /// <remarks>
 /// Immutable. <see cref="Flatten{T}"/> and <see cref="Deflatten{T}(ReadOnlySpan{T}, ParameterSet)"/> convert between
 /// float and double element by element (widening exactly, narrowing with round-to-nearest), so a set mixing
-/// float and double tensors flattens into one vector of either type, as the seed flattens everything into float64.
+/// float and double tensors flattens into one vector of either type (for example everything into float64).
 /// They allocate nothing.
 /// </remarks>
 public sealed class ParameterLayout
@@ -100,7 +100,7 @@ public sealed class ParameterLayout
         return true;
     }
 
-    /// <summary>Copies the tensors of <paramref name="source"/> into the flat vector <paramref name="destination"/> (the seed's <c>flatten_params</c>).</summary>
+    /// <summary>Copies the tensors of <paramref name="source"/> into the flat vector <paramref name="destination"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="source"/> has a name the layout does not know, lacks one it does, a tensor's
     /// size differs from its slot, or <paramref name="destination"/> is not <see cref="TotalLength"/> long.</exception>
     public void Flatten<T>(ParameterSet source, Span<T> destination)
@@ -114,8 +114,8 @@ public sealed class ParameterLayout
         }
     }
 
-    /// <summary>Writes the flat <paramref name="vector"/> back into the tensors of <paramref name="destination"/>, in place (the seed's
-    /// <c>deflatten_params</c>, keeping each tensor's shape and element type).</summary>
+    /// <summary>Writes the flat <paramref name="vector"/> back into the tensors of <paramref name="destination"/>, in place
+    /// (each tensor keeps its shape and element type).</summary>
     /// <exception cref="ArgumentException">As for <see cref="Flatten{T}"/>.</exception>
     public void Deflatten<T>(ReadOnlySpan<T> vector, ParameterSet destination)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -129,7 +129,7 @@ public sealed class ParameterLayout
     }
 
     /// <summary>A new set shaped like <paramref name="like"/> (names, shapes, element types) holding the values of <paramref name="vector"/>
-    /// (the seed's <c>deflatten_params(vec, layout, like)</c>; allocates).</summary>
+    /// (allocates).</summary>
     /// <exception cref="ArgumentException">As for <see cref="Flatten{T}"/>.</exception>
     public ParameterSet DeflattenToNew<T>(ReadOnlySpan<T> vector, ParameterSet like)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -140,7 +140,7 @@ public sealed class ParameterLayout
         return result;
     }
 
-    /// <summary>Gathers named gradients into a flat vector in this layout (the seed's handling of <c>context['grads']</c>): every layout name must be
+    /// <summary>Gathers named gradients into a flat vector in this layout: every layout name must be
     /// present with the same number of elements (the shape may differ); names the layout does not know are ignored.</summary>
     /// <exception cref="ArgumentException">The map is empty, lacks a layout name, a size differs, or <paramref name="destination"/> is not <see cref="TotalLength"/> long.</exception>
     public void GatherGradients<T>(ParameterSet gradients, Span<T> destination)

@@ -11,11 +11,10 @@ namespace Curvature.Solvers;
 /// </summary>
 /// <remarks>
 /// Hestenes &amp; Stiefel (1952); the preconditioned form is Algorithm 9.1 of Saad, <i>Iterative Methods for Sparse Linear
-/// Systems</i> (2003). It generalises the seed's <c>cg_solve</c> (zero start, absolute tolerance, fixed iteration budget),
-/// which is the unpreconditioned case with the options described in <see cref="ConjugateGradientOptions"/>; where the seed
-/// guards a non-positive curvature with <c>max(1e-12, pᵀAp)</c>, this solver stops and reports
-/// <see cref="ConjugateGradientTermination.Breakdown"/>. Allocation-free: all scratch lives in the
-/// <see cref="ConjugateGradientWorkspace{T}"/>.
+/// Systems</i> (2003). A non-positive or non-finite curvature <c>pᵀAp</c> (or <c>rᵀMr</c>) is not clamped: the solver stops
+/// and reports <see cref="ConjugateGradientTermination.Breakdown"/>. Allocation-free: all scratch lives in the
+/// <see cref="ConjugateGradientWorkspace{T}"/>, one per concurrent solve; the operators are called from the solving thread.
+/// Long solves can be cancelled between iterations.
 /// </remarks>
 public static class ConjugateGradient
 {
@@ -26,15 +25,19 @@ public static class ConjugateGradient
     /// <param name="workspace">Scratch of the same dimension.</param>
     /// <param name="options">Stopping rules (<see cref="ConjugateGradientOptions.Default"/> when null).</param>
     /// <param name="preconditioner">Optional M ≈ A⁻¹ (symmetric positive definite).</param>
+    /// <param name="cancellationToken">Checked before every application of A. On cancellation <paramref name="solution"/>
+    /// holds the last iterate; the solver keeps no other state.</param>
     /// <returns>Whether it converged, the iterations used and the final residual norm.</returns>
     /// <exception cref="ArgumentException">Mismatched dimensions, or a NaN/infinite right-hand side or starting guess.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public static ConjugateGradientResult Solve<T>(
         ILinearOperator<T> matrix,
         ReadOnlySpan<T> rightHandSide,
         Span<T> solution,
         ConjugateGradientWorkspace<T> workspace,
         ConjugateGradientOptions? options = null,
-        ILinearOperator<T>? preconditioner = null)
+        ILinearOperator<T>? preconditioner = null,
+        CancellationToken cancellationToken = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(matrix);
@@ -48,33 +51,35 @@ public static class ConjugateGradient
             throw new ArgumentException($"The preconditioner has dimension {preconditioner.Dimension}, but the system has {rightHandSide.Length}.", nameof(preconditioner));
         }
 
-        return SolveCore(matrix, null, rightHandSide, solution, workspace, options, preconditioner, null);
+        return SolveCore(matrix, null, rightHandSide, solution, workspace, options, preconditioner, null, cancellationToken);
     }
 
     /// <summary>Solves <c>A x = b</c> for A given as a delegate (dimension = length of b).</summary>
-    /// <inheritdoc cref="Solve{T}(ILinearOperator{T}, ReadOnlySpan{T}, Span{T}, ConjugateGradientWorkspace{T}, ConjugateGradientOptions?, ILinearOperator{T}?)"/>
+    /// <inheritdoc cref="Solve{T}(ILinearOperator{T}, ReadOnlySpan{T}, Span{T}, ConjugateGradientWorkspace{T}, ConjugateGradientOptions?, ILinearOperator{T}?, CancellationToken)"/>
     public static ConjugateGradientResult Solve<T>(
         LinearMap<T> matrix,
         ReadOnlySpan<T> rightHandSide,
         Span<T> solution,
         ConjugateGradientWorkspace<T> workspace,
         ConjugateGradientOptions? options = null,
-        LinearMap<T>? preconditioner = null)
+        LinearMap<T>? preconditioner = null,
+        CancellationToken cancellationToken = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(matrix);
-        return SolveCore(null, matrix, rightHandSide, solution, workspace, options, null, preconditioner);
+        return SolveCore(null, matrix, rightHandSide, solution, workspace, options, null, preconditioner, cancellationToken);
     }
 
     /// <summary>Solves <c>A x = b</c> with a delegate A and an operator preconditioner.</summary>
-    /// <inheritdoc cref="Solve{T}(ILinearOperator{T}, ReadOnlySpan{T}, Span{T}, ConjugateGradientWorkspace{T}, ConjugateGradientOptions?, ILinearOperator{T}?)"/>
+    /// <inheritdoc cref="Solve{T}(ILinearOperator{T}, ReadOnlySpan{T}, Span{T}, ConjugateGradientWorkspace{T}, ConjugateGradientOptions?, ILinearOperator{T}?, CancellationToken)"/>
     public static ConjugateGradientResult Solve<T>(
         LinearMap<T> matrix,
         ReadOnlySpan<T> rightHandSide,
         Span<T> solution,
         ConjugateGradientWorkspace<T> workspace,
         ConjugateGradientOptions? options,
-        ILinearOperator<T>? preconditioner)
+        ILinearOperator<T>? preconditioner,
+        CancellationToken cancellationToken = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(matrix);
@@ -83,7 +88,7 @@ public static class ConjugateGradient
             throw new ArgumentException($"The preconditioner has dimension {preconditioner.Dimension}, but the system has {rightHandSide.Length}.", nameof(preconditioner));
         }
 
-        return SolveCore(null, matrix, rightHandSide, solution, workspace, options, preconditioner, null);
+        return SolveCore(null, matrix, rightHandSide, solution, workspace, options, preconditioner, null, cancellationToken);
     }
 
     private static ConjugateGradientResult SolveCore<T>(
@@ -94,7 +99,8 @@ public static class ConjugateGradient
         ConjugateGradientWorkspace<T> workspace,
         ConjugateGradientOptions? options,
         ILinearOperator<T>? precOp,
-        LinearMap<T>? precMap)
+        LinearMap<T>? precMap,
+        CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(workspace);
@@ -129,6 +135,7 @@ public static class ConjugateGradient
         double threshold = Math.Max(options.RelativeTolerance * bNorm, options.AbsoluteTolerance);
 
         // r = b − A x₀.
+        cancellationToken.ThrowIfCancellationRequested();
         if (options.UseInitialGuess)
         {
             Apply(op, map, x, q);
@@ -170,6 +177,7 @@ public static class ConjugateGradient
         zv.CopyTo(p);
         for (int k = 1; k <= maxIterations; k++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             Apply(op, map, p, q);
             double pq = VectorOps.Dot<T>(p, q);
             if (!(pq > 0) || !double.IsFinite(pq))

@@ -2,8 +2,8 @@ namespace Curvature.Solvers;
 
 /// <summary>Stopping rules and start of <see cref="ConjugateGradient"/>.</summary>
 /// <remarks>The solve stops as converged when <c>‖r‖₂ ≤ max(RelativeTolerance · ‖b‖₂, AbsoluteTolerance)</c>, with r the
-/// (recursively updated) residual <c>b − A x</c>. The seed's <c>cg_solve(A_mul, b, iters=10, tol=1e-6)</c> corresponds to
-/// <c>RelativeTolerance = 0, AbsoluteTolerance = 1e-6, MaxIterations = 10</c> from a zero start.</remarks>
+/// (recursively updated) residual <c>b − A x</c>. A fixed-budget solve to an absolute tolerance, e.g. at
+/// most 10 iterations to 1e-6 from a zero start, is <c>RelativeTolerance = 0, AbsoluteTolerance = 1e-6, MaxIterations = 10</c>.</remarks>
 public sealed record ConjugateGradientOptions
 {
     /// <summary>The default settings.</summary>
@@ -18,7 +18,7 @@ public sealed record ConjugateGradientOptions
     /// <summary>Iteration cap (operator applications after the start); null means 10 × the dimension. Must be ≥ 0.</summary>
     public int? MaxIterations { get; init; }
 
-    /// <summary>Whether the solution vector's content on entry is the starting guess (otherwise the start is 0, as in the seed).</summary>
+    /// <summary>Whether the solution vector's content on entry is the starting guess (otherwise the start is 0).</summary>
     public bool UseInitialGuess { get; init; }
 
     /// <summary>Throws when a setting is out of range.</summary>

@@ -5,7 +5,7 @@ using Curvature.Backends;
 namespace Curvature.Ekfac.Internals;
 
 /// <summary>
-/// The corrected-eigenvalue kernels (FORMAT.md §3.5; curvlinops' <c>compute_eigenvalue_correction_linear_weight_sharing</c>):
+/// The corrected-eigenvalue kernels (George et al. 2018; curvlinops' <c>compute_eigenvalue_correction_linear_weight_sharing</c>):
 /// inputs <c>X</c> (<c>N·S × D2</c>, row <c>n·S + s</c>) and gradients <c>Y</c> (<c>V·N·S × D1</c>, row <c>(v·N + n)·S + s</c>)
 /// are rotated with one BLAS <c>?GEMM</c> each, then either every rotated per-example gradient is formed (one GEMM each)
 /// and squared, or the per-example Gramians are contracted (one GEMM per vector index v). When forming the per-example
@@ -13,7 +13,7 @@ namespace Curvature.Ekfac.Internals;
 /// </summary>
 internal static class EigenvalueCorrection
 {
-    /// <summary>The seed's memory rule: Gramian when <c>S²(D1 + D2) &lt; D1·D2</c>.</summary>
+    /// <summary>The memory rule: Gramian when <c>S²(D1 + D2) &lt; D1·D2</c>.</summary>
     public static bool UseGramian(EkfacCorrectionStrategy strategy, int sharedPositions, int d1, int d2) => strategy switch
     {
         EkfacCorrectionStrategy.Gramian => true,
@@ -67,7 +67,7 @@ internal static class EigenvalueCorrection
     }
 
     /// <summary>
-    /// The cheaper order of the per-example strategy (the seed leaves it to opt-einsum): form <c>Γ = Σ_s y_s x_sᵀ</c> first and
+    /// The cheaper order of the per-example strategy (curvlinops leaves it to opt-einsum): form <c>Γ = Σ_s y_s x_sᵀ</c> first and
     /// rotate it (<c>D1·D2·(D1 + D2)</c> per example) instead of rotating every row (<c>S·(D1² + D2²)</c> per example).
     /// </summary>
     public static bool FormGradientsFirst(int sharedPositions, int d1, int d2) =>

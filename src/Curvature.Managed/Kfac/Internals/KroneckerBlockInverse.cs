@@ -1,7 +1,10 @@
+using System.Diagnostics;
 using System.Numerics;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Damping;
+using Curvature.Diagnostics;
+using Curvature.Diagnostics.Internals;
 
 namespace Curvature.Kfac.Internals;
 
@@ -9,8 +12,9 @@ namespace Curvature.Kfac.Internals;
 /// The damped inverse of one Kronecker block <c>G ⊗ A</c> (or of a single factor G for a bias-only block), cached:
 /// inverted damped factors (plain, heuristic, trace-scaled damping; LAPACK <c>?POTRF</c> + <c>?POTRI</c>) or the
 /// eigendecompositions of both factors (exact damping; LAPACK <c>?SYEVD</c>). Results are computed into back buffers and
-/// swapped in only on success, so a failed recomputation leaves the previous inverse intact. After the first computation
-/// in a mode, recomputing and applying allocate nothing.
+/// swapped in only on success, so a failed recomputation leaves the previous inverse intact (<see cref="Prepare"/> +
+/// <see cref="Commit"/> let a caller swap several blocks together). After the first computation in a mode, recomputing and
+/// applying allocate nothing. Refresh durations, failures and float64 retries are recorded in <see cref="CurvatureMetrics"/>.
 /// </summary>
 internal sealed class KroneckerBlockInverse<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -20,7 +24,11 @@ internal sealed class KroneckerBlockInverse<T>
     private Storage _front;
     private Storage _back;
     private double[]? _retry;
-    private (bool IsComputed, DampingMode Mode, double ExactDamping, FactorDamping Dampings)? _beforeLastCompute;
+    private bool _prepared;
+    private DampingMode _pendingMode;
+    private double _pendingExactDamping;
+    private FactorDamping _pendingDampings;
+    private (bool IsComputed, DampingMode Mode, double ExactDamping, FactorDamping Dampings)? _beforeLastCommit;
 
     public KroneckerBlockInverse(int outputSize, int inputSize)
     {
@@ -58,7 +66,7 @@ internal sealed class KroneckerBlockInverse<T>
     public void Invalidate()
     {
         IsComputed = false;
-        _beforeLastCompute = null;
+        _beforeLastCommit = null;
     }
 
     /// <summary>Installs a previously saved inverse (checkpoint restore); the arrays are copied.</summary>
@@ -72,26 +80,41 @@ internal sealed class KroneckerBlockInverse<T>
         ExactDamping = exactDamping;
         Dampings = dampings;
         IsComputed = true;
-        _beforeLastCompute = null;
+        _beforeLastCommit = null;
     }
 
     /// <summary>Recomputes from the factors; throws (leaving the previous inverse untouched) when a damped factor is not positive definite.</summary>
     public void Compute(CurvatureBackend backend, ReadOnlySpan<T> g, ReadOnlySpan<T> a, KfacInverseOptions options, string context)
     {
+        Prepare(backend, g, a, options, context, CancellationToken.None);
+        Commit();
+    }
+
+    /// <summary>
+    /// Computes the new inverse into the back buffers without changing what <see cref="Left"/>, <see cref="Right"/> and the
+    /// properties show; <see cref="Commit"/> makes it current. Throws (nothing changed) when a damped factor is not positive
+    /// definite or <paramref name="cancellationToken"/> is cancelled (checked before each factor's kernel calls).
+    /// </summary>
+    public void Prepare(CurvatureBackend backend, ReadOnlySpan<T> g, ReadOnlySpan<T> a, KfacInverseOptions options, string context, CancellationToken cancellationToken)
+    {
         options.Validate();
-        var previousDampings = Dampings;
+        cancellationToken.ThrowIfCancellationRequested();
+        long start = CurvatureMetrics.StartTimestamp(CurvatureMetrics.InverseRefreshEnabled);
         var back = _back;
+        _prepared = false;
+        FactorDamping dampings;
         if (options.Mode == DampingMode.Exact)
         {
             g.CopyTo(back.G);
-            backend.SymmetricEigen(KroneckerKernels.View(back.G, _dOut, _dOut), Triangle.Lower, back.GValues);
+            backend.SymmetricEigenCounted(KroneckerKernels.View(back.G, _dOut, _dOut), Triangle.Lower, back.GValues);
             if (_dIn > 0)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 a.CopyTo(back.A);
-                backend.SymmetricEigen(KroneckerKernels.View(back.A, _dIn, _dIn), Triangle.Lower, back.AValues);
+                backend.SymmetricEigenCounted(KroneckerKernels.View(back.A, _dIn, _dIn), Triangle.Lower, back.AValues);
             }
 
-            Dampings = new FactorDamping(options.Damping, 0);
+            dampings = new FactorDamping(options.Damping, 0);
         }
         else
         {
@@ -101,33 +124,47 @@ internal sealed class KroneckerBlockInverse<T>
             InvertDamped(backend, g, _dOut, d.Gradient, back.G, options.RetryInDoublePrecision, context, "gradient factor G");
             if (_dIn > 0)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 InvertDamped(backend, a, _dIn, d.Input, back.A, options.RetryInDoublePrecision, context, "input factor A");
             }
 
-            Dampings = d;
+            dampings = d;
         }
 
-        _beforeLastCompute = (IsComputed, Mode, ExactDamping, previousDampings);
-        Mode = options.Mode;
-        ExactDamping = options.Damping;
-        (_front, _back) = (back, _front);
+        _pendingMode = options.Mode;
+        _pendingExactDamping = options.Damping;
+        _pendingDampings = dampings;
+        _prepared = true;
+        CurvatureMetrics.RecordInverseRefresh<T>(start, backend.Kind);
+    }
+
+    /// <summary>Makes the inverse computed by the last successful <see cref="Prepare"/> current (cannot fail).</summary>
+    public void Commit()
+    {
+        Debug.Assert(_prepared, "Commit without a successful Prepare.");
+        _beforeLastCommit = (IsComputed, Mode, ExactDamping, Dampings);
+        Mode = _pendingMode;
+        ExactDamping = _pendingExactDamping;
+        Dampings = _pendingDampings;
+        (_front, _back) = (_back, _front);
+        _prepared = false;
         IsComputed = true;
     }
 
     /// <summary>
-    /// Undoes the last successful <see cref="Compute"/> (the previous inverse is still in the back buffers), so a caller
-    /// that computed an inverse as part of a larger operation can roll it back when a later part fails.
+    /// Undoes the last <see cref="Commit"/> (the previous inverse is still in the back buffers), so a caller that made an
+    /// inverse current as part of a larger operation can roll it back when a later part of that operation fails.
     /// </summary>
-    public void RevertLastCompute()
+    public void RevertLastCommit()
     {
-        if (_beforeLastCompute is not { } previous)
+        if (_beforeLastCommit is not { } previous)
         {
-            throw new InvalidOperationException("There is no computation to revert.");
+            throw new InvalidOperationException("There is no commit to revert.");
         }
 
         (_front, _back) = (_back, _front);
         (IsComputed, Mode, ExactDamping, Dampings) = previous;
-        _beforeLastCompute = null;
+        _beforeLastCommit = null;
     }
 
     /// <summary>Applies the inverse in place to packed matrices (blocks with an input factor).</summary>
@@ -196,6 +233,7 @@ internal sealed class KroneckerBlockInverse<T>
             return;
         }
 
+        CurvatureMetrics.RecordFactorizationFailure(status.Routine, CurvatureMetrics.ElementTypeName<T>(), backend.Kind);
         if (typeof(T) == typeof(float) && retry)
         {
             // curvlinops retries a failed float32 Cholesky in float64; the scratch is kept for later calls.
@@ -212,6 +250,7 @@ internal sealed class KroneckerBlockInverse<T>
 
             var wideView = new Span2D<double>(wide, 0, n, n, 0);
             var wideStatus = backend.TryInvertPositiveDefinite(wideView, Triangle.Lower);
+            CurvatureMetrics.RecordFloat64Retry(wideStatus.Succeeded, backend.Kind);
             if (wideStatus.Succeeded)
             {
                 for (int i = 0; i < n * n; i++)
@@ -222,6 +261,7 @@ internal sealed class KroneckerBlockInverse<T>
                 return;
             }
 
+            CurvatureMetrics.RecordFactorizationFailure(wideStatus.Routine, "float64", backend.Kind);
             status = wideStatus;
         }
 

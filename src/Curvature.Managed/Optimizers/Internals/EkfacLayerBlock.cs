@@ -245,7 +245,7 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
         {
             if (_refreshedThisStep[i])
             {
-                _bases[i].RevertLastCompute();
+                _bases[i].RevertLastCommit();
                 _refreshedThisStep[i] = false;
             }
         }

@@ -176,7 +176,7 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
         {
             if (_refreshedThisStep[i])
             {
-                _inverses[i].RevertLastCompute();
+                _inverses[i].RevertLastCommit();
                 _refreshedThisStep[i] = false;
             }
         }
