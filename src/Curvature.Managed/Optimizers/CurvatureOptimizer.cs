@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
+using Curvature.Diagnostics;
 using Curvature.Kfac;
 using Curvature.Models;
 using Curvature.Optimizers.Internals;
@@ -14,7 +15,7 @@ namespace Curvature.Optimizers;
 /// The one training-loop API of Curvature's second-order optimizers (<see cref="KfacOptimizer{T}"/>,
 /// <see cref="EkfacOptimizer{T}"/>, <see cref="AdaFisherOptimizer{T}"/>): it is created once for a
 /// <see cref="ModelSpec"/> and the memory of the model's parameters and gradients, observes each layer's inputs and output
-/// gradients, and either applies a full update (<see cref="Step(double, Func{double}?)"/>, the KFAC-JAX / torch.optim
+/// gradients, and either applies a full update (<see cref="Step(double, Func{double}?, CancellationToken)"/>, the KFAC-JAX / torch.optim
 /// shape) or only rewrites the gradients with preconditioned ones (<see cref="Precondition"/>, the kfac-pytorch shape, for
 /// any other optimizer to follow).
 /// </summary>
@@ -22,7 +23,7 @@ namespace Curvature.Optimizers;
 /// <para><b>One step.</b> After the forward and backward pass of a batch: (1) when <see cref="NeedsObservations"/>, call
 /// <see cref="Observe(string, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{int})"/> for every
 /// layer with statistics (or <see cref="ObserveAll"/>); (2) write the parameter gradients <c>∂L/∂θ</c> into the bound
-/// gradient memory; (3) call <see cref="Step(double, Func{double}?)"/> with the batch loss. The step folds the
+/// gradient memory; (3) call <see cref="Step(double, Func{double}?, CancellationToken)"/> with the batch loss. The step folds the
 /// observations into the running statistics, refreshes inverses or eigenbases when due, preconditions the gradient,
 /// chooses the update (learning rate and momentum, or the quadratic model), applies weight decay and clipping, updates the
 /// parameters in place and adapts the damping. Shapes and scaling of observations and gradients: see
@@ -172,7 +173,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
     /// <summary>The settings (each optimizer also exposes its own options type).</summary>
     public OptimizerOptions Settings => _options;
 
-    /// <summary>Completed steps (<see cref="Step(double, Func{double}?)"/> and <see cref="Precondition"/> calls).</summary>
+    /// <summary>Completed steps (<see cref="Step(double, Func{double}?, CancellationToken)"/> and <see cref="Precondition"/> calls).</summary>
     public long StepCount { get; private set; }
 
     /// <summary>True when the next step updates the curvature statistics, so every layer should be observed before it
@@ -367,6 +368,8 @@ public abstract class CurvatureOptimizer<T> : IDisposable
     /// <param name="lossAfterUpdate">Optional: evaluates the same batch's loss at the current parameters; called after the
     /// update on steps that adapt the damping, so the reduction ratio compares like with like (KFAC-JAX). Without it the
     /// next step's <paramref name="loss"/> (another batch) stands in for <c>L(θ + δ)</c>.</param>
+    /// <param name="cancellationToken">Checked between kernel calls (before each refresh and each layer's preconditioning);
+    /// a cancelled step throws <see cref="OperationCanceledException"/> with nothing changed.</param>
     /// <returns>What the step did.</returns>
     /// <exception cref="StepRejectedException">The step could not be completed (see <see cref="StepRejectionReason"/>);
     /// nothing changed.</exception>
@@ -374,12 +377,12 @@ public abstract class CurvatureOptimizer<T> : IDisposable
     /// <exception cref="InvalidOperationException">The quadratic model needs <see cref="CurvatureProducts"/>, or the instance
     /// is used from two threads at once.</exception>
     /// <exception cref="ObjectDisposedException">The optimizer was disposed.</exception>
-    public StepResult Step(double loss, Func<double>? lossAfterUpdate = null)
+    public StepResult Step(double loss, Func<double>? lossAfterUpdate = null, CancellationToken cancellationToken = default)
     {
         Enter();
         try
         {
-            return Run(applyUpdate: true, loss, lossAfterUpdate);
+            return Run(applyUpdate: true, loss, lossAfterUpdate, cancellationToken);
         }
         finally
         {
@@ -388,19 +391,21 @@ public abstract class CurvatureOptimizer<T> : IDisposable
     }
 
     /// <summary>
-    /// The kfac-pytorch form of a step: updates statistics and refreshes as <see cref="Step(double, Func{double}?)"/>
+    /// The kfac-pytorch form of a step: updates statistics and refreshes as <see cref="Step(double, Func{double}?, CancellationToken)"/>
     /// does, then overwrites every bound gradient with the preconditioned gradient <c>d = (C + λI)⁻¹ ∇L</c> (after coupled
     /// weight decay and gradient clipping, and scaled by the KL clip when set), for another optimizer to apply. Parameters,
     /// momentum and damping are not changed.
     /// </summary>
+    /// <param name="cancellationToken">Checked between kernel calls; a cancelled call throws
+    /// <see cref="OperationCanceledException"/> with nothing changed.</param>
     /// <returns>What the call did (learning rate and momentum are 0).</returns>
     /// <exception cref="StepRejectedException">The call could not be completed; nothing changed.</exception>
-    public StepResult Precondition()
+    public StepResult Precondition(CancellationToken cancellationToken = default)
     {
         Enter();
         try
         {
-            return Run(applyUpdate: false, double.NaN, null);
+            return Run(applyUpdate: false, double.NaN, null, cancellationToken);
         }
         finally
         {
@@ -628,13 +633,14 @@ public abstract class CurvatureOptimizer<T> : IDisposable
     /// <summary>The refresh period of the representation (inverse or eigenbasis), in steps.</summary>
     private protected abstract int RefreshPeriod { get; }
 
-    private StepResult Run(bool applyUpdate, double loss, Func<double>? lossAfterUpdate)
+    private StepResult Run(bool applyUpdate, double loss, Func<double>? lossAfterUpdate, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         long step = StepCount;
         bool adaptive = applyUpdate && _options.DampingAdaptation == DampingAdaptation.LevenbergMarquardt;
         if (adaptive && !double.IsFinite(loss))
         {
-            throw new StepRejectedException(StepRejectionReason.NonFiniteLoss, $"The loss {loss} is not finite; Levenberg–Marquardt damping needs the batch loss.");
+            throw Rejected(StepRejectionReason.NonFiniteLoss, $"The loss {loss} is not finite; Levenberg–Marquardt damping needs the batch loss.");
         }
 
         bool quadratic = applyUpdate && _options.UpdateRule == UpdateRule.QuadraticModel;
@@ -655,7 +661,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
         GatherGradient();
         if (!FlatVector.AllFinite<T>(_rawGradient))
         {
-            throw new StepRejectedException(StepRejectionReason.NonFiniteGradient, $"The gradient of '{FirstNonFiniteParameter()}' holds NaN or infinity.");
+            throw Rejected(StepRejectionReason.NonFiniteGradient, $"The gradient of '{FirstNonFiniteParameter()}' holds NaN or infinity.");
         }
 
         _rawGradient.AsSpan().CopyTo(_gradient);
@@ -699,7 +705,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
             anyBlended |= blend;
             if (!blend && b.UpdateCount == 0 && (b.NeedsRefresh || b.UsesObservations))
             {
-                throw new StepRejectedException(StepRejectionReason.MissingStatistics, $"Layer '{b.Layer.Name}' has no curvature statistics yet: observe it before the step.");
+                throw Rejected(StepRejectionReason.MissingStatistics, $"Layer '{b.Layer.Name}' has no curvature statistics yet: observe it before the step.");
             }
         }
 
@@ -738,7 +744,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
                 StatisticsAllReduce?.AllReduceMean(_statisticsNext);
                 if (!FlatVector.AllFinite<T>(_statisticsNext))
                 {
-                    throw new StepRejectedException(StepRejectionReason.NonFiniteStatistics, "The updated curvature statistics hold NaN or infinity.");
+                    throw Rejected(StepRejectionReason.NonFiniteStatistics, "The updated curvature statistics hold NaN or infinity.");
                 }
             }
 
@@ -753,6 +759,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
             {
                 if (_dueThisStep[i])
                 {
+                    cancellationToken.ThrowIfCancellationRequested();
                     var b = _blocks[i];
                     b.Refresh(Backend, stats.AsSpan(b.StatisticsOffset, b.StatisticsLength), _damping);
                     _refreshedThisStep[i] = true;
@@ -761,10 +768,12 @@ public abstract class CurvatureOptimizer<T> : IDisposable
             }
 
             // 4. Direction.
+            cancellationToken.ThrowIfCancellationRequested();
             ComputeDirection(stats, _gradient, _direction);
+            cancellationToken.ThrowIfCancellationRequested();
             if (!FlatVector.AllFinite<T>(_direction))
             {
-                throw new StepRejectedException(StepRejectionReason.NonFiniteUpdate, "The preconditioned gradient holds NaN or infinity.");
+                throw Rejected(StepRejectionReason.NonFiniteUpdate, "The preconditioned gradient holds NaN or infinity.");
             }
 
             double effectiveRate = 0, effectiveMomentum = 0, predicted = double.NaN;
@@ -832,7 +841,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
 
                 if (!FlatVector.AllFinite<T>(_update))
                 {
-                    throw new StepRejectedException(StepRejectionReason.NonFiniteUpdate, "The update holds NaN or infinity.");
+                    throw Rejected(StepRejectionReason.NonFiniteUpdate, "The update holds NaN or infinity.");
                 }
 
                 bool measuring = adaptive && step % _options.DampingAdaptationInterval == _options.DampingAdaptationInterval - 1;
@@ -889,6 +898,11 @@ public abstract class CurvatureOptimizer<T> : IDisposable
             }
 
             b.OnCommitted(_refreshedThisStep[i]);
+            if (b.NeedsRefresh)
+            {
+                // How many statistics updates the inverse or eigenbasis this step used is behind.
+                CurvatureMetrics.RecordInverseLag<T>(b.UpdatesSinceRefresh);
+            }
         }
 
         double norm = 0;
@@ -972,6 +986,19 @@ public abstract class CurvatureOptimizer<T> : IDisposable
     }
 
     private bool IsRefreshStep(long step) => step % RefreshPeriod == 0;
+
+    private static StepRejectedException Rejected(StepRejectionReason reason, string message)
+    {
+        CurvatureMetrics.RecordStepRejected(reason switch
+        {
+            StepRejectionReason.NonFiniteGradient => "non_finite_gradient",
+            StepRejectionReason.NonFiniteUpdate => "non_finite_update",
+            StepRejectionReason.NonFiniteStatistics => "non_finite_statistics",
+            StepRejectionReason.MissingStatistics => "missing_statistics",
+            _ => "non_finite_loss",
+        });
+        return new StepRejectedException(reason, message);
+    }
 
     private double NextAverageWeight(CurvatureBlock<T> b) =>
         (b.UpdateCount < _options.BurnInUpdates ? b.AverageWeight : _options.StatisticsDecay * b.AverageWeight) + 1;

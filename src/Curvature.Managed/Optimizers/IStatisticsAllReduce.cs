@@ -9,7 +9,7 @@ namespace Curvature.Optimizers;
 /// </summary>
 /// <remarks>The buffer's layout is the same on every process that built the optimizer from the same model and options, so an
 /// element-wise mean (e.g. MPI <c>Allreduce</c> with sum, then division by the process count) is all an implementation does.
-/// Every process must call <see cref="CurvatureOptimizer{T}.Step(double, Func{double}?)"/> the same number of times.</remarks>
+/// Every process must call <see cref="CurvatureOptimizer{T}.Step(double, Func{double}?, CancellationToken)"/> the same number of times.</remarks>
 /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
 public interface IStatisticsAllReduce<T>
     where T : unmanaged, IFloatingPointIeee754<T>

@@ -23,7 +23,7 @@ public sealed class KfacOptimizer<T> : CurvatureOptimizer<T>
     /// <param name="backend">The dense kernels.</param>
     /// <param name="model">The layers.</param>
     /// <param name="parameters">The model's parameters by name (<see cref="ModelSpec.Parameters"/>), updated in place by
-    /// <see cref="CurvatureOptimizer{T}.Step(double, Func{double}?)"/>.</param>
+    /// <see cref="CurvatureOptimizer{T}.Step(double, Func{double}?, CancellationToken)"/>.</param>
     /// <param name="gradients">Where the caller writes each parameter's gradient before a step (same names and shapes).</param>
     /// <param name="options">Settings; null for the defaults.</param>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not float or double.</exception>

@@ -1,6 +1,6 @@
 namespace Curvature.Optimizers;
 
-/// <summary>How <see cref="CurvatureOptimizer{T}.Step(double, Func{double}?)"/> turns the preconditioned gradient into a parameter update.</summary>
+/// <summary>How <see cref="CurvatureOptimizer{T}.Step(double, Func{double}?, CancellationToken)"/> turns the preconditioned gradient into a parameter update.</summary>
 public enum UpdateRule
 {
     /// <summary>
