@@ -2,7 +2,7 @@ using Curvature.Damping;
 
 namespace Curvature.Kfac;
 
-/// <summary>Settings of a running K-FAC preconditioner (<see cref="KfacLayerPreconditioner{T}"/>, <see cref="KfacOptimizer{T}"/>).</summary>
+/// <summary>Settings of a running K-FAC preconditioner (<see cref="KfacLayerPreconditioner{T}"/>).</summary>
 public sealed record KfacPreconditionerOptions
 {
     /// <summary>The damping δ ≥ 0 (default 1e-3, as in the seed).</summary>
