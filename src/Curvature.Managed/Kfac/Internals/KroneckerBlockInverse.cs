@@ -12,7 +12,7 @@ namespace Curvature.Kfac.Internals;
 /// The damped inverse of one Kronecker block <c>G ⊗ A</c> (or of a single factor G for a bias-only block), cached:
 /// inverted damped factors (plain, heuristic, trace-scaled damping; LAPACK <c>?POTRF</c> + <c>?POTRI</c>) or the
 /// eigendecompositions of both factors (exact damping; LAPACK <c>?SYEVD</c>). Results are computed into back buffers and
-/// swapped in only on success, so a failed recomputation leaves the previous inverse intact (<see cref="Prepare"/> +
+/// swapped in only on success, so a failed recomputation leaves the previous inverse intact (<see cref="Prepare(CurvatureBackend, ReadOnlySpan{T}, ReadOnlySpan{T}, KfacInverseOptions, string, CancellationToken)"/> +
 /// <see cref="Commit"/> let a caller swap several blocks together). After the first computation in a mode, recomputing and
 /// applying allocate nothing. Refresh durations, failures and float64 retries are recorded in <see cref="CurvatureMetrics"/>.
 /// </summary>
@@ -98,12 +98,21 @@ internal sealed class KroneckerBlockInverse<T>
     public void Prepare(CurvatureBackend backend, ReadOnlySpan<T> g, ReadOnlySpan<T> a, KfacInverseOptions options, string context, CancellationToken cancellationToken)
     {
         options.Validate();
+        Prepare(backend, g, a, options.Mode, options.Damping, options.MinDamping, options.RetryInDoublePrecision, context, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="Prepare(CurvatureBackend, ReadOnlySpan{T}, ReadOnlySpan{T}, KfacInverseOptions, string, CancellationToken)"/>
+    /// with validated settings passed one by one (allocation-free for callers whose damping changes).
+    /// </summary>
+    public void Prepare(CurvatureBackend backend, ReadOnlySpan<T> g, ReadOnlySpan<T> a, DampingMode mode, double damping, double minDamping, bool retryInDoublePrecision, string context, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         long start = CurvatureMetrics.StartTimestamp(CurvatureMetrics.InverseRefreshEnabled);
         var back = _back;
         _prepared = false;
         FactorDamping dampings;
-        if (options.Mode == DampingMode.Exact)
+        if (mode == DampingMode.Exact)
         {
             g.CopyTo(back.G);
             backend.SymmetricEigenCounted(KroneckerKernels.View(back.G, _dOut, _dOut), Triangle.Lower, back.GValues);
@@ -114,31 +123,31 @@ internal sealed class KroneckerBlockInverse<T>
                 backend.SymmetricEigenCounted(KroneckerKernels.View(back.A, _dIn, _dIn), Triangle.Lower, back.AValues);
             }
 
-            dampings = new FactorDamping(options.Damping, 0);
+            dampings = new FactorDamping(damping, 0);
         }
         else
         {
             double traceG = double.CreateChecked(FactorMath.Trace(g, _dOut));
             double traceA = _dIn > 0 ? double.CreateChecked(FactorMath.Trace(a, _dIn)) : 0;
-            var d = FactorDamping.For(options.Mode, options.Damping, options.MinDamping, traceG, _dOut, traceA, _dIn);
-            InvertDamped(backend, g, _dOut, d.Gradient, back.G, options.RetryInDoublePrecision, context, "gradient factor G");
+            var d = FactorDamping.For(mode, damping, minDamping, traceG, _dOut, traceA, _dIn);
+            InvertDamped(backend, g, _dOut, d.Gradient, back.G, retryInDoublePrecision, context, "gradient factor G");
             if (_dIn > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                InvertDamped(backend, a, _dIn, d.Input, back.A, options.RetryInDoublePrecision, context, "input factor A");
+                InvertDamped(backend, a, _dIn, d.Input, back.A, retryInDoublePrecision, context, "input factor A");
             }
 
             dampings = d;
         }
 
-        _pendingMode = options.Mode;
-        _pendingExactDamping = options.Damping;
+        _pendingMode = mode;
+        _pendingExactDamping = damping;
         _pendingDampings = dampings;
         _prepared = true;
         CurvatureMetrics.RecordInverseRefresh<T>(start, backend.Kind);
     }
 
-    /// <summary>Makes the inverse computed by the last successful <see cref="Prepare"/> current (cannot fail).</summary>
+    /// <summary>Makes the inverse computed by the last successful <see cref="Prepare(CurvatureBackend, ReadOnlySpan{T}, ReadOnlySpan{T}, KfacInverseOptions, string, CancellationToken)"/> current (cannot fail).</summary>
     public void Commit()
     {
         Debug.Assert(_prepared, "Commit without a successful Prepare.");

@@ -222,12 +222,12 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
     public override void Refresh(CurvatureBackend backend, Span<T> statistics, double damping)
     {
         Array.Clear(_refreshedThisStep);
-        var options = KfacInverseOptions.Exact(0);
         try
         {
             for (int i = 0; i < _layouts.Length; i++)
             {
-                _bases[i].Compute(backend, G(statistics, i), A(statistics, i), options, _context);
+                _bases[i].Prepare(backend, G(statistics, i), A(statistics, i), DampingMode.Exact, 0, 0, true, _context, CancellationToken.None);
+                _bases[i].Commit();
                 _refreshedThisStep[i] = true;
                 InitialiseScalings(i, statistics);
             }

@@ -149,7 +149,6 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
 
     public override void Refresh(CurvatureBackend backend, Span<T> statistics, double damping)
     {
-        var options = InverseOptions(damping);
         for (int i = 0; i < _layouts.Length; i++)
         {
             _refreshedThisStep[i] = false;
@@ -159,7 +158,8 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
         {
             for (int i = 0; i < _layouts.Length; i++)
             {
-                _inverses[i].Compute(backend, G(statistics, i), A(statistics, i), options, _context);
+                _inverses[i].Prepare(backend, G(statistics, i), A(statistics, i), _dampingMode, damping, _minDamping, true, _context, CancellationToken.None);
+                _inverses[i].Commit();
                 _refreshedThisStep[i] = true;
             }
         }
