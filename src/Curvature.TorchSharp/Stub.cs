@@ -1,0 +1,6 @@
+namespace Curvature.TorchSharp;
+
+/// <summary>x</summary>
+public static class Stub
+{
+}
