@@ -1,6 +1,0 @@
-namespace Curvature.TorchSharp;
-
-/// <summary>x</summary>
-public static class Stub
-{
-}
