@@ -60,7 +60,19 @@ public sealed class TorchLayerCapture<T> : IDisposable
         }
 
         Model = TorchModelDescription.Describe(module);
-        var selected = layerNames is null ? Model.Layers : [.. layerNames.Select(Model.Layer)];
+        IReadOnlyList<TorchLayer> selected = Model.Layers;
+        if (layerNames is not null)
+        {
+            var names = layerNames.ToList();
+            var unknown = names.Where(n => Model.Layers.All(l => l.Name != n)).ToList();
+            if (unknown.Count > 0)
+            {
+                throw new ArgumentException($"The module has no supported layer named {string.Join(", ", unknown.Select(n => $"'{n}'"))}; its layers are {string.Join(", ", Model.Layers.Select(l => $"'{l.Name}'"))}.", nameof(layerNames));
+            }
+
+            selected = [.. Model.Layers.Where(l => names.Contains(l.Name))];
+        }
+
         if (selected.Count == 0)
         {
             throw new ArgumentException("The module has no supported layer (Linear, Conv2d, BatchNorm1d/2d, LayerNorm, Embedding) with trainable parameters.", nameof(module));
