@@ -19,6 +19,8 @@ public sealed class TorchParameterGradients<T>
     private readonly Parameter[] _parameters;
     private readonly int[] _offsets;
     private readonly int[] _lengths;
+    private readonly Tensor?[] _open;
+    private bool _isOpen;
 
     /// <summary>Selects parameters of <paramref name="module"/> by their <c>named_parameters()</c> names.</summary>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
@@ -42,6 +44,7 @@ public sealed class TorchParameterGradients<T>
         _parameters = new Parameter[Names.Count];
         _offsets = new int[Names.Count];
         _lengths = new int[Names.Count];
+        _open = new Tensor?[Names.Count];
         int offset = 0;
         for (int i = 0; i < Names.Count; i++)
         {
@@ -74,6 +77,41 @@ public sealed class TorchParameterGradients<T>
 
     /// <summary>Where parameter <paramref name="index"/> starts in the buffer.</summary>
     public int Offset(int index) => _offsets[index];
+
+    /// <summary>
+    /// Opens every parameter's <c>.grad</c> (created as zeros where missing) for reading and writing in place, without
+    /// copies: a preconditioner can read the gradient and write its result straight into it. The spans stay valid until the
+    /// view is disposed (it holds its own handles on the tensors, so a <c>zero_grad</c> meanwhile cannot free them).
+    /// Values written through the view are not checked.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A view is already open, or a gradient is not contiguous.</exception>
+    public GradientView Open()
+    {
+        if (_isOpen)
+        {
+            throw new InvalidOperationException("A gradient view is already open: dispose it first.");
+        }
+
+        try
+        {
+            for (int i = 0; i < _parameters.Length; i++)
+            {
+                _open[i] = GradientOf(i);
+                if (!_open[i]!.is_contiguous())
+                {
+                    throw new InvalidOperationException($"The gradient of '{Names[i]}' is not contiguous; use {nameof(Read)} and {nameof(Write)}.");
+                }
+            }
+        }
+        catch
+        {
+            Close();
+            throw;
+        }
+
+        _isOpen = true;
+        return new GradientView(this);
+    }
 
     /// <summary>Copies every parameter's <c>.grad</c> into <paramref name="destination"/> (zeros for a parameter without one).</summary>
     /// <exception cref="ArgumentException"><paramref name="destination"/> does not hold <see cref="Length"/> values.</exception>
@@ -115,15 +153,7 @@ public sealed class TorchParameterGradients<T>
 
         for (int i = 0; i < _parameters.Length; i++)
         {
-            var p = _parameters[i];
-            var grad = p.grad;
-            if (grad is null)
-            {
-                grad = zeros_like(p).DetachFromDisposeScope();
-                p.grad = grad;
-            }
-
-            using (grad)
+            using (var grad = GradientOf(i))
             {
                 if (!grad.is_contiguous())
                 {
@@ -138,5 +168,48 @@ public sealed class TorchParameterGradients<T>
                 }
             }
         }
+    }
+
+    /// <summary>A handle on parameter <paramref name="index"/>'s gradient, created as zeros when missing.</summary>
+    private Tensor GradientOf(int index)
+    {
+        var p = _parameters[index];
+        var grad = p.grad;
+        if (grad is null)
+        {
+            grad = zeros_like(p).DetachFromDisposeScope();
+            p.grad = grad;
+        }
+
+        return grad.DetachFromDisposeScope();
+    }
+
+    private void Close()
+    {
+        for (int i = 0; i < _open.Length; i++)
+        {
+            _open[i]?.Dispose();
+            _open[i] = null;
+        }
+
+        _isOpen = false;
+    }
+
+    /// <summary>The parameters' gradients, in place (see <see cref="Open"/>); dispose it to release them.</summary>
+    public readonly ref struct GradientView
+    {
+        private readonly TorchParameterGradients<T> _owner;
+
+        internal GradientView(TorchParameterGradients<T> owner) => _owner = owner;
+
+        /// <summary>Number of parameters.</summary>
+        public int Count => _owner._parameters.Length;
+
+        /// <summary>The gradient of parameter <paramref name="index"/> (row-major, <see cref="Names"/> order), in place.</summary>
+        public Span<T> this[int index] => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(
+            (_owner._open[index] ?? throw new ObjectDisposedException(nameof(GradientView))).bytes);
+
+        /// <summary>Releases the handles on the gradients.</summary>
+        public void Dispose() => _owner?.Close();
     }
 }

@@ -114,13 +114,34 @@ internal static class TensorCopy
         }
     }
 
-    /// <summary>True when every value is finite.</summary>
+    /// <summary>True when every value is finite (vectorised: <c>x − x</c> is 0 for finite x and NaN otherwise).</summary>
     public static bool AllFinite<T>(ReadOnlySpan<T> values)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        foreach (T v in values)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && values.Length >= Vector<T>.Count)
         {
-            if (!T.IsFinite(v))
+            var acc = Vector<T>.Zero;
+            var vectors = MemoryMarshal.Cast<T, Vector<T>>(values);
+            foreach (var v in vectors)
+            {
+                acc += v - v;
+            }
+
+            for (int k = 0; k < Vector<T>.Count; k++)
+            {
+                if (!T.IsFinite(acc[k]))
+                {
+                    return false;
+                }
+            }
+
+            i = vectors.Length * Vector<T>.Count;
+        }
+
+        for (; i < values.Length; i++)
+        {
+            if (!T.IsFinite(values[i]))
             {
                 return false;
             }
