@@ -53,6 +53,48 @@ public class TorchParameterGradientsTests
     }
 
     [Fact]
+    public void Open_GivesTheGradientsInPlace()
+    {
+        manual_seed(4);
+        var model = nn.Sequential(("0", nn.Linear(3, 2)));
+        var linear = (global::TorchSharp.Modules.Linear)model.named_children().Single().module;
+        var gradients = new TorchParameterGradients<float>(model, ["0.weight", "0.bias"]);
+        using (var x = randn(5, 3))
+        using (var loss = model.call(x).sum())
+        {
+            loss.backward();
+        }
+
+        var expected = Torch.Values<float>(linear.weight!.grad!);
+        using (var view = gradients.Open())
+        {
+            Assert.Equal(2, view.Count);
+            Assert.Equal(expected, view[0].ToArray());
+            Assert.Throws<InvalidOperationException>(() => gradients.Open());
+            view[0].Fill(7);
+            view[1][1] = -1;
+        }
+
+        Assert.All(Torch.Values<float>(linear.weight.grad!), v => Assert.Equal(7f, v));
+        Assert.Equal(-1f, Torch.Values<float>(linear.bias!.grad!)[1]);
+
+        // A second view after the first is disposed; the view is unusable once disposed.
+        var view2 = gradients.Open();
+        view2.Dispose();
+        bool threw = false;
+        try
+        {
+            _ = view2[0];
+        }
+        catch (ObjectDisposedException)
+        {
+            threw = true;
+        }
+
+        Assert.True(threw);
+    }
+
+    [Fact]
     public void BadBuffersAndNames_AreRejected_AndLeaveTheGradients()
     {
         var model = nn.Sequential(("0", nn.Linear(3, 2)));
