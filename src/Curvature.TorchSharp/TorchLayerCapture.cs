@@ -43,6 +43,7 @@ public sealed class TorchLayerCapture<T> : IDisposable
     private Tensor? _vectorTensor;
     private bool _recording;
     private bool _recorded;
+    private bool _recordingFailed;
     private bool _retainGradients;
     private bool _disposed;
 
@@ -140,6 +141,7 @@ public sealed class TorchLayerCapture<T> : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckParameterTypes();
         Release();
+        _recordingFailed = false;
         _retainGradients = retainOutputGradients;
         _recording = true;
         _recorded = true;
@@ -363,12 +365,20 @@ public sealed class TorchLayerCapture<T> : IDisposable
             return output;
         }
 
-        CaptureInput(layer, input);
-        layer.OutputLength = CapturedLayer<T>.SetShape(ref layer.OutputShape, output.shape);
-        layer.Output = output.alias().DetachFromDisposeScope();
-        if (_retainGradients && output.requires_grad)
+        try
         {
-            layer.Output.retain_grad();
+            CaptureInput(layer, input);
+            layer.OutputLength = CapturedLayer<T>.SetShape(ref layer.OutputShape, output.shape);
+            layer.Output = output.alias().DetachFromDisposeScope();
+            if (_retainGradients && output.requires_grad)
+            {
+                layer.Output.retain_grad();
+            }
+        }
+        catch
+        {
+            _recordingFailed = true;
+            throw;
         }
 
         return output;
@@ -434,6 +444,11 @@ public sealed class TorchLayerCapture<T> : IDisposable
         if (!_recorded)
         {
             throw new InvalidOperationException("Nothing was recorded: run the forward pass inside 'using (capture.Record()) { … }' first.");
+        }
+
+        if (_recordingFailed)
+        {
+            throw new InvalidOperationException("Capturing a layer failed during the recorded forward pass (see the exception it raised); record again.");
         }
 
         foreach (var layer in _layers)

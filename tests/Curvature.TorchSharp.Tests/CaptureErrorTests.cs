@@ -137,6 +137,27 @@ public class CaptureErrorTests
     }
 
     [Fact]
+    public void AnInputTheHookCannotCapture_FailsTheForwardPass_AndTheRecording()
+    {
+        var model = nn.Sequential(("0", nn.Linear(3, 2)), ("1", nn.Linear(2, 2)));
+        using var capture = new TorchLayerCapture<float>(model);
+        using var x = randn([4, 3], ScalarType.Float64);
+        using (capture.Record())
+        {
+            model.to(ScalarType.Float64); // changed inside the recording: the hook meets float64 tensors
+            var e = Assert.Throws<ArgumentException>(() => model.call(x));
+            Assert.Contains("Float64", e.Message);
+        }
+
+        using var output = zeros([4, 2], ScalarType.Float64);
+        var observer = new RecordingObserver<float>();
+        var failed = Assert.Throws<InvalidOperationException>(() => capture.ObserveLossVectors(output, null, LossFunction.MeanSquaredError, LossReduction.Mean, FisherType.Type2, observer));
+        Assert.Contains("record again", failed.Message);
+        Assert.Empty(observer.Order);
+        Assert.Contains("Float64", Assert.Throws<ArgumentException>(() => capture.Record()).Message);
+    }
+
+    [Fact]
     public void AForwardPassWithoutGradients_CannotBeBackpropagated()
     {
         var model = Mlp();
