@@ -6,7 +6,8 @@ namespace Curvature.Benchmarks.TorchSharp;
 /// <summary>Plain and bridged steps, interleaved pair by pair on the same model and batch.</summary>
 public static class PairedMeasurement
 {
-    public sealed record Result(double PlainMedianMs, double BridgeMedianMs, double MedianRatio, long PlainBytes, long BridgeBytes);
+    /// <summary>Medians of wall time and thread CPU time per step, medians of the per-pair ratios, bytes allocated per step.</summary>
+    public sealed record Result(double PlainMedianMs, double BridgeMedianMs, double MedianRatio, double PlainCpuMs, double BridgeCpuMs, double MedianCpuRatio, long PlainBytes, long BridgeBytes);
 
     public static Result Run(Workload workload, BridgeVariant variant, int pairs, int warmup)
     {
@@ -31,30 +32,38 @@ public static class PairedMeasurement
         var plain = new double[pairs];
         var bridged = new double[pairs];
         var ratios = new double[pairs];
+        var plainCpu = new double[pairs];
+        var bridgedCpu = new double[pairs];
+        var cpuRatios = new double[pairs];
         for (int i = 0; i < pairs; i++)
         {
             if (i % 2 == 0)
             {
-                plain[i] = Time(Plain);
-                bridged[i] = Time(Bridged);
+                (plain[i], plainCpu[i]) = Time(Plain);
+                (bridged[i], bridgedCpu[i]) = Time(Bridged);
             }
             else
             {
-                bridged[i] = Time(Bridged);
-                plain[i] = Time(Plain);
+                (bridged[i], bridgedCpu[i]) = Time(Bridged);
+                (plain[i], plainCpu[i]) = Time(Plain);
             }
 
             ratios[i] = bridged[i] / plain[i];
+            cpuRatios[i] = bridgedCpu[i] / plainCpu[i];
         }
 
-        return new Result(Median(plain), Median(bridged), Median(ratios), plainBytes, bridgeBytes);
+        return new Result(Median(plain), Median(bridged), Median(ratios), Median(plainCpu), Median(bridgedCpu), Median(cpuRatios), plainBytes, bridgeBytes);
     }
 
-    private static double Time(Action step)
+    /// <summary>Wall and thread CPU milliseconds of one step (CPU time NaN where the clock is unavailable).</summary>
+    private static (double Wall, double Cpu) Time(Action step)
     {
+        long cpu = ThreadCpuClock.IsAvailable ? ThreadCpuClock.Nanoseconds() : 0;
         long start = Stopwatch.GetTimestamp();
         step();
-        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        double wall = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        double cpuMs = ThreadCpuClock.IsAvailable ? (ThreadCpuClock.Nanoseconds() - cpu) / 1e6 : double.NaN;
+        return (wall, cpuMs);
     }
 
     private static long Bytes(Action step)
