@@ -77,27 +77,47 @@ Task("Test")
             if (StartProcess("dotnet", settings) != 0) conformanceFailures++;
         }
 
-        // The test suite; its counts are repeated as the last line ("N passed, M failed").
-        var testSettings = new ProcessSettings
+        // The same cases end to end through TorchSharp (model built from each case, a and g captured from libtorch);
+        // this runner lives in the TorchSharp test project so that libtorch stays out of the other output folders.
+        foreach (var backend in new[] { "managed", "openblas", "mkl" })
         {
-            Arguments = $"test --project tests/Curvature.Tests/Curvature.Tests.csproj -c {configuration} --no-build",
-            WorkingDirectory = root,
-            EnvironmentVariables = env,
-            RedirectStandardOutput = true,
-        };
-        Information($"> dotnet {testSettings.Arguments.Render()}");
-        int exit = StartProcess("dotnet", testSettings, out IEnumerable<string> lines);
-        int passed = 0, failed = 0, skipped = 0;
-        foreach (var line in lines)
-        {
-            Console.WriteLine(line);
-            var t = line.Trim();
-            if (t.StartsWith("succeeded:")) passed += int.Parse(t.Substring(10).Trim());
-            else if (t.StartsWith("failed:")) failed += int.Parse(t.Substring(7).Trim());
-            else if (t.StartsWith("skipped:")) skipped += int.Parse(t.Substring(8).Trim());
+            Information($"> conformance runner via torchsharp, backend {backend}");
+            var settings = new ProcessSettings
+            {
+                Arguments = $"run -c {configuration} --no-build --project tests/Curvature.TorchSharp.Tests/Curvature.TorchSharp.Tests.csproj -- tests/data/reference --backend {backend} --via torchsharp",
+                WorkingDirectory = root,
+            };
+            if (StartProcess("dotnet", settings) != 0) conformanceFailures++;
         }
 
-        if (exit != 0 && failed == 0) failed = 1; // the runner failed without reporting a count
+        // The test suites (the TorchSharp bridge's in its own project); their counts are repeated as the last line ("N passed, M failed").
+        int exit = 0, passed = 0, failed = 0, skipped = 0;
+        foreach (var project in new[] { "tests/Curvature.Tests/Curvature.Tests.csproj", "tests/Curvature.TorchSharp.Tests/Curvature.TorchSharp.Tests.csproj" })
+        {
+            var testSettings = new ProcessSettings
+            {
+                Arguments = $"test --project {project} -c {configuration} --no-build",
+                WorkingDirectory = root,
+                EnvironmentVariables = env,
+                RedirectStandardOutput = true,
+            };
+            Information($"> dotnet {testSettings.Arguments.Render()}");
+            int projectExit = StartProcess("dotnet", testSettings, out IEnumerable<string> lines);
+            int projectFailed = 0;
+            foreach (var line in lines)
+            {
+                Console.WriteLine(line);
+                var t = line.Trim();
+                if (t.StartsWith("succeeded:")) passed += int.Parse(t.Substring(10).Trim());
+                else if (t.StartsWith("failed:")) projectFailed += int.Parse(t.Substring(7).Trim());
+                else if (t.StartsWith("skipped:")) skipped += int.Parse(t.Substring(8).Trim());
+            }
+
+            if (projectExit != 0 && projectFailed == 0) projectFailed = 1; // the runner failed without reporting a count
+            failed += projectFailed;
+            if (projectExit != 0) exit = projectExit;
+        }
+
         Console.WriteLine($"Tests: {passed} passed, {failed} failed, {skipped} skipped");
         if (exit != 0 || conformanceFailures != 0)
         {

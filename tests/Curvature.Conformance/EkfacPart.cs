@@ -8,7 +8,7 @@ namespace Curvature.Conformance;
 
 /// <summary>
 /// The <c>ekfac</c> part of the conformance runner. For each case with EKFAC data: rebuilds the K-FAC factors from the
-/// stored <c>a</c>, <c>g</c>; checks Curvature's own eigendecomposition (eigenvalues reconstruct the factor; eigenvectors
+/// <c>a</c>, <c>g</c> (stored in the case, or recomputed by an <see cref="ILayerDataSource"/>); checks Curvature's own eigendecomposition (eigenvalues reconstruct the factor; eigenvectors
 /// equal the stored ones up to sign where the case's relative eigengap is large); then, as FORMAT.md §3.7 advises, imposes
 /// the <b>stored</b> eigenvectors (degenerate eigenspaces make any basis valid) and checks λ with both correction
 /// strategies, EKFAC·M, trace, Frobenius norm, log-determinant (where well defined) and the damped inverse.
@@ -17,6 +17,11 @@ namespace Curvature.Conformance;
 /// </summary>
 public sealed class EkfacPart : IConformancePart
 {
+    private readonly ILayerDataSource _source;
+
+    /// <summary>Checks EKFAC with the layer data of <paramref name="source"/> (the case file's when null).</summary>
+    public EkfacPart(ILayerDataSource? source = null) => _source = source ?? StoredLayerData.Instance;
+
     /// <summary>Tolerance for λ, products, trace, norm and log-determinant.</summary>
     public const double Tolerance = 1e-10;
 
@@ -44,7 +49,13 @@ public sealed class EkfacPart : IConformancePart
         }
 
         var checks = new KfacChecks();
-        var factors = kc.BuildFactors(backend);
+        var layerData = _source.Collect(kc, checks);
+        if (!checks.Passed)
+        {
+            return new PartResult(false, checks.Worst, checks.Summary(Name));
+        }
+
+        var factors = kc.BuildFactors(backend, layerData);
         var refBlocks = ekfac.GetProperty("blocks").EnumerateArray().ToList();
         var kfacBlocks = root.GetProperty("kfac").GetProperty("blocks").EnumerateArray().ToList();
         if (refBlocks.Count != kc.Model.Blocks.Count)
@@ -94,15 +105,12 @@ public sealed class EkfacPart : IConformancePart
                 }
             }
 
-            foreach (var batch in kc.Batches)
+            foreach (var batch in layerData)
             {
-                var layers = batch.GetProperty("layers");
                 for (int li = 0; li < kc.Model.Layers.Count; li++)
                 {
-                    var io = layers.GetProperty(kc.Model.Layers[li].Name);
-                    var a = Tensor.From(io.GetProperty("a"));
-                    var g = Tensor.From(io.GetProperty("g"));
-                    builder.AccumulateLayer(li, a.Data, a.Shape, g.Data, g.Shape);
+                    var io = batch[kc.Model.Layers[li].Name];
+                    builder.AccumulateLayer(li, io.A, io.AShape, io.G, io.GShape);
                 }
             }
 

@@ -99,25 +99,23 @@ public sealed class KfacCase
     /// <summary>Reads the case.</summary>
     public static KfacCase From(ReferenceCase source) => new(source);
 
-    /// <summary>Accumulates the factors from the stored <c>a</c> and <c>g</c> of every batch and layer.</summary>
-    public KfacFactorBuilder<double> BuildFactors(CurvatureBackend backend)
+    /// <summary>Accumulates the factors from the <c>a</c> and <c>g</c> of every batch and layer.</summary>
+    public KfacFactorBuilder<double> BuildFactors(CurvatureBackend backend, IReadOnlyList<IReadOnlyDictionary<string, LayerBatch>> layerData)
     {
+        ArgumentNullException.ThrowIfNull(layerData);
         var builder = new KfacFactorBuilder<double>(backend, Model, Options);
-        foreach (var batch in Batches)
+        foreach (var batch in layerData)
         {
-            var layers = batch.GetProperty("layers");
             for (int li = 0; li < Model.Layers.Count; li++)
             {
-                var io = layers.GetProperty(Model.Layers[li].Name);
-                var a = Tensor.From(io.GetProperty("a"));
-                if (io.TryGetProperty("g", out var ge) && ge.ValueKind != JsonValueKind.Null)
+                var io = batch[Model.Layers[li].Name];
+                if (io.G is not null)
                 {
-                    var g = Tensor.From(ge);
-                    builder.AccumulateLayer(li, a.Data, a.Shape, g.Data, g.Shape);
+                    builder.AccumulateLayer(li, io.A, io.AShape, io.G, io.GShape);
                 }
                 else
                 {
-                    builder.AccumulateLayer(li, a.Data, a.Shape, [], []); // forward-only: nothing was backpropagated
+                    builder.AccumulateLayer(li, io.A, io.AShape, [], []); // forward-only: nothing was backpropagated
                 }
             }
         }

@@ -8,14 +8,19 @@ using Curvature.Loss;
 namespace Curvature.Conformance;
 
 /// <summary>
-/// The <c>kfac</c> part of the conformance runner: rebuilds the K-FAC factors from each case's stored layer inputs and
-/// output gradients and checks every K-FAC quantity the case holds (factors, K·M, trace, Frobenius norm, log-determinant
+/// The <c>kfac</c> part of the conformance runner: rebuilds the K-FAC factors from each case's layer inputs and output
+/// gradients (stored in the case, or recomputed by an <see cref="ILayerDataSource"/>) and checks every K-FAC quantity the case holds (factors, K·M, trace, Frobenius norm, log-determinant
 /// where well defined, the three damped inverses) and the loss-side vectors (type-2, empirical) against the stored
 /// last-layer gradients. Relative error per quantity: <c>max|x − ref| / max(max|ref|, tiny)</c>; tolerance 1e-10
 /// (inverses 1e-9), float64.
 /// </summary>
 public sealed class KfacPart : IConformancePart
 {
+    private readonly ILayerDataSource _source;
+
+    /// <summary>Checks K-FAC with the layer data of <paramref name="source"/> (the case file's when null).</summary>
+    public KfacPart(ILayerDataSource? source = null) => _source = source ?? StoredLayerData.Instance;
+
     /// <summary>Tolerance for factors, products, trace, norm, log-determinant and loss vectors.</summary>
     public const double Tolerance = 1e-10;
 
@@ -43,7 +48,12 @@ public sealed class KfacPart : IConformancePart
             return new PartResult(false, double.NaN, checks.Summary(Name));
         }
 
-        var builder = kc.BuildFactors(backend);
+        var builder = kc.BuildFactors(backend, _source.Collect(kc, checks));
+        if (!checks.Passed)
+        {
+            return new PartResult(false, checks.Worst, checks.Summary(Name));
+        }
+
         var blocks = kfac.GetProperty("blocks").EnumerateArray().ToList();
         for (int i = 0; i < blocks.Count; i++)
         {

@@ -1,0 +1,77 @@
+using Curvature.Kfac;
+using Curvature.Layers;
+
+namespace Curvature.TorchSharp;
+
+/// <summary>
+/// One supported layer of a TorchSharp module: its module path (as PyTorch names it, e.g. <c>"features.0"</c>), kind,
+/// sizes, convolution geometry and which parameters it has. Enough to build a Curvature model description.
+/// </summary>
+public sealed class TorchLayer
+{
+    internal TorchLayer(string name, TorchLayerKind kind, int inputSize, int outputSize, bool hasBias, int[] weightShape,
+        Conv2dGeometry? convolution = null, IReadOnlyList<int>? normalizedShape = null, double epsilon = 0, bool trackRunningStatistics = false)
+    {
+        Name = name;
+        Kind = kind;
+        InputSize = inputSize;
+        OutputSize = outputSize;
+        HasBias = hasBias;
+        WeightShape = weightShape;
+        Convolution = convolution;
+        NormalizedShape = normalizedShape ?? [];
+        Epsilon = epsilon;
+        TrackRunningStatistics = trackRunningStatistics;
+    }
+
+    /// <summary>The module path, e.g. <c>"0"</c> or <c>"encoder.fc1"</c>; parameters are <c>&lt;Name&gt;.weight</c> and <c>&lt;Name&gt;.bias</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The layer type.</summary>
+    public TorchLayerKind Kind { get; }
+
+    /// <summary>Linear: in-features; Conv2d: in-channels; BatchNorm: features; LayerNorm: elements of the normalized shape; Embedding: number of embeddings.</summary>
+    public int InputSize { get; }
+
+    /// <summary>Linear: out-features; Conv2d: out-channels; BatchNorm: features; LayerNorm: elements of the normalized shape; Embedding: embedding size.</summary>
+    public int OutputSize { get; }
+
+    /// <summary>True when the layer has a trainable bias (the shift of a norm layer).</summary>
+    public bool HasBias { get; }
+
+    /// <summary>The weight's shape: Linear <c>[out, in]</c>, Conv2d <c>[C_out, C_in/groups, kh, kw]</c>, BatchNorm <c>[C]</c>, LayerNorm the normalized shape, Embedding <c>[num, dim]</c>.</summary>
+    public IReadOnlyList<int> WeightShape { get; }
+
+    /// <summary>The convolution geometry (Conv2d only; includes the groups).</summary>
+    public Conv2dGeometry? Convolution { get; }
+
+    /// <summary>The normalized shape (LayerNorm only; empty otherwise).</summary>
+    public IReadOnlyList<int> NormalizedShape { get; }
+
+    /// <summary>The ε added to the variance (BatchNorm and LayerNorm; 0 otherwise).</summary>
+    public double Epsilon { get; }
+
+    /// <summary>BatchNorm only: true when the layer keeps running statistics (used to normalise in evaluation mode).</summary>
+    public bool TrackRunningStatistics { get; }
+
+    /// <summary>Name of the weight parameter.</summary>
+    public string WeightName => Name + ".weight";
+
+    /// <summary>Name of the bias parameter.</summary>
+    public string BiasName => Name + ".bias";
+
+    /// <summary>True for the layers K-FAC's operator path handles: Linear, and Conv2d without groups.</summary>
+    public bool IsKfacLayer => Kind == TorchLayerKind.Linear || (Kind == TorchLayerKind.Conv2d && Convolution!.Groups == 1);
+
+    /// <summary>The K-FAC description of this layer (Linear or ungrouped Conv2d).</summary>
+    /// <exception cref="NotSupportedException">The layer is not a K-FAC layer (see <see cref="IsKfacLayer"/>).</exception>
+    public KfacLayer ToKfacLayer() => Kind switch
+    {
+        TorchLayerKind.Linear => KfacLayer.Linear(Name, InputSize, OutputSize, HasBias),
+        TorchLayerKind.Conv2d => KfacLayer.Conv2d(Name, Convolution!, HasBias),
+        _ => throw new NotSupportedException($"Layer '{Name}' is a {Kind}; the K-FAC operator handles Linear and Conv2d layers."),
+    };
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Kind} '{Name}' ({InputSize} → {OutputSize}{(HasBias ? ", bias" : "")})";
+}
