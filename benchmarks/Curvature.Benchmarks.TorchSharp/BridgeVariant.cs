@@ -1,4 +1,5 @@
 using Curvature.Loss;
+using Curvature.Models;
 using Curvature.TorchSharp;
 using static TorchSharp.torch;
 

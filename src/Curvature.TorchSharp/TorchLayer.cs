@@ -1,4 +1,5 @@
 using Curvature.Kfac;
+using Curvature.Models;
 using Curvature.Layers;
 
 namespace Curvature.TorchSharp;
@@ -65,10 +66,10 @@ public sealed class TorchLayer
 
     /// <summary>The K-FAC description of this layer (Linear or ungrouped Conv2d).</summary>
     /// <exception cref="NotSupportedException">The layer is not a K-FAC layer (see <see cref="IsKfacLayer"/>).</exception>
-    public KfacLayer ToKfacLayer() => Kind switch
+    public LayerSpec ToKfacLayer() => Kind switch
     {
-        TorchLayerKind.Linear => KfacLayer.Linear(Name, InputSize, OutputSize, HasBias),
-        TorchLayerKind.Conv2d => KfacLayer.Conv2d(Name, Convolution!, HasBias),
+        TorchLayerKind.Linear => LayerSpec.Linear(Name, InputSize, OutputSize, HasBias),
+        TorchLayerKind.Conv2d => LayerSpec.Conv2d(Name, Convolution!, HasBias),
         _ => throw new NotSupportedException($"Layer '{Name}' is a {Kind}; the K-FAC operator handles Linear and Conv2d layers."),
     };
 

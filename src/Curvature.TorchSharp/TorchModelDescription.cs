@@ -1,4 +1,5 @@
 using Curvature.Kfac;
+using Curvature.Models;
 using Curvature.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -78,7 +79,7 @@ public sealed class TorchModelDescription
     /// </summary>
     /// <param name="separateWeightAndBias">True for separate weight and bias blocks, false for joint <c>[W | b]</c> blocks.</param>
     /// <exception cref="InvalidOperationException">The module has no K-FAC layer.</exception>
-    public KfacModel ToKfacModel(bool separateWeightAndBias = false)
+    public ModelSpec ToKfacModel(bool separateWeightAndBias = false)
     {
         var kfac = Layers.Where(l => l.IsKfacLayer).Select(l => l.ToKfacLayer()).ToList();
         if (kfac.Count == 0)
@@ -86,7 +87,7 @@ public sealed class TorchModelDescription
             throw new InvalidOperationException("The module has no Linear or ungrouped Conv2d layer with trainable parameters.");
         }
 
-        return new KfacModel(kfac, separateWeightAndBias);
+        return new ModelSpec(kfac, separateWeightAndBias);
     }
 
     private static void Walk(nn.Module module, string prefix, List<TorchLayer> layers, Dictionary<string, string> reasons)

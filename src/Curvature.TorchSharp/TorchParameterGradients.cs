@@ -1,4 +1,5 @@
 using System.Numerics;
+using Curvature.Models;
 using Curvature.Kfac;
 using Curvature.TorchSharp.Internals;
 using TorchSharp.Modules;
@@ -63,8 +64,8 @@ public sealed class TorchParameterGradients<T>
         Length = offset;
     }
 
-    /// <summary>The parameters of a K-FAC model, in its flat-vector order (<see cref="KfacModel.Parameters"/>).</summary>
-    public TorchParameterGradients(nn.Module module, KfacModel model)
+    /// <summary>The parameters of a K-FAC model, in its flat-vector order (<see cref="ModelSpec.Parameters"/>).</summary>
+    public TorchParameterGradients(nn.Module module, ModelSpec model)
         : this(module, (model ?? throw new ArgumentNullException(nameof(model))).Parameters.Select(p => p.Name))
     {
     }

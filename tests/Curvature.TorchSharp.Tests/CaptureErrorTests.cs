@@ -1,4 +1,5 @@
 using Curvature.Kfac;
+using Curvature.Models;
 using Curvature.Loss;
 using Curvature.TorchSharp.Tests.TestKit;
 using TorchSharp;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Curvature.Models;
 using CommunityToolkit.HighPerformance;
 using Curvature.Kfac;
 using Curvature.Loss;
@@ -95,11 +96,11 @@ public abstract class LayerCaptureTests<T>
         Assert.Equal([4, 2, 6, 7], aShape);
         Assert.Equal([1, 4, 3, 4, 3], gShape);
         var shape = KfacWeightSharing.Describe(kfac, aShape, gShape);
-        int rows = KfacWeightSharing.InputRows(shape, KfacApproximation.Expand);
+        int rows = KfacWeightSharing.InputRows(shape, WeightSharing.Expand);
         var patches = new T[rows * kfac.WeightInputSize];
         var grads = new T[rows * kfac.OutputSize];
-        KfacWeightSharing.FormatInputs(kfac, a, shape, KfacApproximation.Expand, false, new Span2D<T>(patches, rows, kfac.WeightInputSize));
-        KfacWeightSharing.FormatGradients(kfac, g, shape, KfacApproximation.Expand, new Span2D<T>(grads, rows, kfac.OutputSize));
+        KfacWeightSharing.FormatInputs(kfac, a, shape, WeightSharing.Expand, false, new Span2D<T>(patches, rows, kfac.WeightInputSize));
+        KfacWeightSharing.FormatGradients(kfac, g, shape, WeightSharing.Expand, new Span2D<T>(grads, rows, kfac.OutputSize));
         var dW = new double[kfac.OutputSize * kfac.WeightInputSize];
         var db = new double[kfac.OutputSize];
         for (int r = 0; r < rows; r++)

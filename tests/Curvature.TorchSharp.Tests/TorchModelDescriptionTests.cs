@@ -1,4 +1,5 @@
 using Curvature.Kfac;
+using Curvature.Models;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -121,7 +122,7 @@ public class TorchModelDescriptionTests
     public void KfacLayer_MatchesAHandWrittenDescription()
     {
         var d = TorchModelDescription.Describe(nn.Sequential(("0", nn.Linear(5, 4)), ("1", nn.Linear(4, 3, hasBias: false))));
-        var expected = new KfacModel([KfacLayer.Linear("0", 5, 4), KfacLayer.Linear("1", 4, 3, bias: false)], separateWeightAndBias: true);
+        var expected = new ModelSpec([LayerSpec.Linear("0", 5, 4), LayerSpec.Linear("1", 4, 3, bias: false)], separateWeightAndBias: true);
         var actual = d.ToKfacModel(separateWeightAndBias: true);
         Assert.Equal(expected.Parameters.Select(p => (p.Name, p.Offset, p.Length)), actual.Parameters.Select(p => (p.Name, p.Offset, p.Length)));
         Assert.Equal(expected.Blocks.Count, actual.Blocks.Count);

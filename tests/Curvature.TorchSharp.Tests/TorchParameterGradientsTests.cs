@@ -1,4 +1,5 @@
 using Curvature.TorchSharp.Tests.TestKit;
+using Curvature.Models;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

@@ -1,4 +1,5 @@
 using Curvature.Backends;
+using Curvature.Models;
 using Curvature.Kfac;
 using Curvature.Loss;
 using Curvature.TorchSharp.Tests.TestKit;
