@@ -62,9 +62,9 @@ public sealed class TorchLayer
     public string BiasName => Name + ".bias";
 
     /// <summary>True for the layers K-FAC's operator path handles: Linear, and Conv2d without groups.</summary>
-    public bool IsKfacLayer => Kind == TorchLayerKind.Linear || (Kind == TorchLayerKind.Conv2d && Convolution!.Groups == 1);
+    public bool IsKfacLayer => Kind is TorchLayerKind.Linear or TorchLayerKind.Conv2d;
 
-    /// <summary>The K-FAC description of this layer (Linear or ungrouped Conv2d).</summary>
+    /// <summary>The K-FAC description of this layer (Linear or Conv2d; grouped convolutions average their patches over the groups, as curvlinops).</summary>
     /// <exception cref="NotSupportedException">The layer is not a K-FAC layer (see <see cref="IsKfacLayer"/>).</exception>
     public LayerSpec ToKfacLayer() => Kind switch
     {

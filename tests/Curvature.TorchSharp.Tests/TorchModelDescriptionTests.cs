@@ -51,12 +51,12 @@ public class TorchModelDescriptionTests
         Assert.True(a.IsKfacLayer);
         var b = d.Layer("b");
         Assert.Equal(3, b.Convolution!.Groups);
-        Assert.False(b.IsKfacLayer);
-        Assert.Throws<NotSupportedException>(() => b.ToKfacLayer());
+        Assert.True(b.IsKfacLayer);
+        Assert.Equal(b.Convolution.PatchSize, b.ToKfacLayer().WeightInputSize);
         var c = d.Layer("c");
         Assert.Equal((2, 2), (c.Convolution!.PaddingHeight, c.Convolution.PaddingWidth));
         Assert.True(c.HasBias);
-        Assert.Equal(["a", "c"], d.ToKfacModel().Layers.Select(l => l.Name));
+        Assert.Equal(["a", "b", "c"], d.ToKfacModel().Layers.Select(l => l.Name));
     }
 
     [Fact]

@@ -33,7 +33,6 @@ public sealed class PublicDocumentationTests(ITestOutputHelper output)
     public static readonly string[] TypesUnderRewrite =
     [
         "Curvature.Kfac.KfacLayerPreconditioner`1",
-        "Curvature.Kfac.KfacOptimizer`1",
         "Curvature.Kfac.KfacPreconditionerOptions",
         "Curvature.Ekfac.EkfacPreconditioner`1",
         "Curvature.Ekfac.EkfacPreconditionerOptions",

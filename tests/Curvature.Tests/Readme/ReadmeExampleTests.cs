@@ -26,11 +26,10 @@ public class ReadmeExampleTests
         string readme = File.ReadAllText(Path.Combine(Path.GetDirectoryName(SourcePath())!, "..", "..", "..", "README.md"));
         var blocks = Blocks(readme, "```csharp\n", "```");
         var regions = Blocks(source, "// ── README ──\n", "// ── end ──");
-        Assert.Equal(2, blocks.Count);
-        Assert.Equal(blocks.Count, regions.Count);
-        for (int i = 0; i < blocks.Count; i++)
+        Assert.Equal(2, regions.Count);
+        foreach (var region in regions)
         {
-            Assert.Equal(blocks[i], regions[i]);
+            Assert.Contains(region, blocks);
         }
     }
 
