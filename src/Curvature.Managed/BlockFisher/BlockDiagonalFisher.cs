@@ -136,7 +136,8 @@ public sealed class BlockDiagonalFisher<T>
     public void CopyDiagonal(Span<T> destination) => _diagonal.AsSpan().CopyTo(destination);
 
     /// <summary>Updates every block with the outer product of one gradient: <c>F̂ = g gᵀ</c>.</summary>
-    /// <exception cref="ArgumentException">Wrong length, or a non-finite entry.</exception>
+    /// <exception cref="ArgumentException">Wrong length, a non-finite entry, or entries so large that the Fisher estimate
+    /// overflows (state unchanged).</exception>
     /// <exception cref="MatrixNotPositiveDefiniteException">A damped block failed to factor (state unchanged).</exception>
     public void Update(ReadOnlySpan<T> gradient)
     {
@@ -146,12 +147,13 @@ public sealed class BlockDiagonalFisher<T>
         }
 
         EnsureFinite(gradient, nameof(gradient));
-        Update(ReadOnlySpan2D<T>.DangerousCreate(in MemoryMarshal.GetReference(gradient), 1, Length, 0), 1);
+        Update(ReadOnlySpan2D<T>.DangerousCreate(in MemoryMarshal.GetReference(gradient), 1, Length, 0), 1, nameof(gradient));
     }
 
     /// <summary>Updates every block with per-example gradients (one row per example): <c>F̂ = (1/N) Σ_n g_n g_nᵀ</c>.</summary>
     /// <param name="perExampleGradients">N × <see cref="Length"/>, row-major, any pitch.</param>
-    /// <exception cref="ArgumentException">Wrong width, no rows, or a non-finite entry.</exception>
+    /// <exception cref="ArgumentException">Wrong width, no rows, a non-finite entry, or entries so large that the Fisher
+    /// estimate overflows (state unchanged).</exception>
     /// <exception cref="MatrixNotPositiveDefiniteException">A damped block failed to factor (state unchanged).</exception>
     public void UpdatePerExample(ReadOnlySpan2D<T> perExampleGradients)
     {
@@ -165,17 +167,32 @@ public sealed class BlockDiagonalFisher<T>
             EnsureFinite(perExampleGradients.GetRowSpan(r), nameof(perExampleGradients));
         }
 
-        Update(perExampleGradients, perExampleGradients.Height);
+        Update(perExampleGradients, perExampleGradients.Height, nameof(perExampleGradients));
     }
 
     /// <summary>Writes <c>(F + λI)⁻¹ v</c> to <paramref name="destination"/> (may be the same memory as <paramref name="vector"/>).</summary>
-    /// <exception cref="ArgumentException">A length differs from <see cref="Length"/>.</exception>
+    /// <exception cref="ArgumentException">A length differs from <see cref="Length"/>, the vector holds NaN or infinity, or the
+    /// result overflows (the destination's content is then unspecified).</exception>
     public void Apply(ReadOnlySpan<T> vector, Span<T> destination)
     {
         if (vector.Length != Length || destination.Length != Length)
         {
             throw new ArgumentException($"Vector and destination must have {Length} entries.");
         }
+
+        EnsureFinite(vector, nameof(vector));
+        ApplyCore(vector, destination);
+        for (int i = 0; i < destination.Length; i++)
+        {
+            if (!T.IsFinite(destination[i]))
+            {
+                throw new ArgumentException($"The vector is too large: (F + λI)⁻¹v overflows at entry {i}.", nameof(vector));
+            }
+        }
+    }
+
+    private void ApplyCore(ReadOnlySpan<T> vector, Span<T> destination)
+    {
 
         for (int k = 0; k < _blockStart.Length; k++)
         {
@@ -280,7 +297,7 @@ public sealed class BlockDiagonalFisher<T>
     /// <summary>Stages an update (no state change); <see cref="CommitStaged"/> makes it current.</summary>
     internal void StageUpdate(ReadOnlySpan<T> gradient)
     {
-        Stage(ReadOnlySpan2D<T>.DangerousCreate(in MemoryMarshal.GetReference(gradient), 1, Length, 0), 1);
+        Stage(ReadOnlySpan2D<T>.DangerousCreate(in MemoryMarshal.GetReference(gradient), 1, Length, 0), 1, nameof(gradient));
     }
 
     /// <summary>Stages a per-example update (no state change); <see cref="CommitStaged"/> makes it current.</summary>
@@ -296,7 +313,7 @@ public sealed class BlockDiagonalFisher<T>
             EnsureFinite(perExampleGradients.GetRowSpan(r), nameof(perExampleGradients));
         }
 
-        Stage(perExampleGradients, perExampleGradients.Height);
+        Stage(perExampleGradients, perExampleGradients.Height, nameof(perExampleGradients));
     }
 
     /// <summary>Forgets every estimate (F = 0, no updates).</summary>
@@ -320,13 +337,13 @@ public sealed class BlockDiagonalFisher<T>
         UpdateCount++;
     }
 
-    private void Update(ReadOnlySpan2D<T> rows, int n)
+    private void Update(ReadOnlySpan2D<T> rows, int n, string paramName)
     {
-        Stage(rows, n);
+        Stage(rows, n, paramName);
         CommitStaged();
     }
 
-    private void Stage(ReadOnlySpan2D<T> rows, int n)
+    private void Stage(ReadOnlySpan2D<T> rows, int n, string paramName)
     {
         bool first = UpdateCount == 0;
         T gamma = first ? T.Zero : T.CreateChecked(Options.Decay);
@@ -351,10 +368,41 @@ public sealed class BlockDiagonalFisher<T>
             _stagedDiagonal[i] = (gamma * _diagonal[i]) + (weight * acc);
         }
 
+        // Finite gradients can still overflow g·gᵀ (|g| ≳ 1e154 in double, 1e19 in float): such an estimate must not
+        // become the state.
+        if (!StagedIsFinite())
+        {
+            throw new ArgumentException("The gradients are too large: the Fisher estimate they give overflows. The update was discarded.", paramName);
+        }
+
         if (!FactorAllTry(_stagedFisher, _stagedFactor))
         {
             throw new MatrixNotPositiveDefiniteException(new FactorizationStatus("potrf", 1), _solveScratch.Length, "A damped block-diagonal Fisher block is not positive definite; the update was discarded.");
         }
+    }
+
+    private bool StagedIsFinite()
+    {
+        foreach (var block in _stagedFisher)
+        {
+            foreach (T v in block)
+            {
+                if (!T.IsFinite(v))
+                {
+                    return false;
+                }
+            }
+        }
+
+        foreach (T v in _stagedDiagonal)
+        {
+            if (!T.IsFinite(v))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void FactorAll(T[][] fisher, T[][] factor)

@@ -40,6 +40,7 @@ public sealed class BranchFactoredPreconditioner<T>
     private readonly T _damping;
 
     private long _steps;
+    private int _parameterCount = -1; // from the last Initialize, successful step or load; -1 before any
     private double? _lastNorm;
     private bool _lastUsedBranches;
 
@@ -109,6 +110,7 @@ public sealed class BranchFactoredPreconditioner<T>
     {
         ArgumentNullException.ThrowIfNull(parameters);
         EnsureVectors(parameters.Layout.TotalLength);
+        _parameterCount = parameters.Layout.TotalLength;
         _steps = 0;
         _lastNorm = null;
         _lastUsedBranches = false;
@@ -249,6 +251,7 @@ public sealed class BranchFactoredPreconditioner<T>
         }
 
         _lastNorm = Math.Sqrt(sum);
+        _parameterCount = _updated.Length;
         _steps++;
         return State;
     }
@@ -375,7 +378,9 @@ public sealed class BranchFactoredPreconditioner<T>
 
     /// <summary>Restores a state written by <see cref="Save"/>. Everything is read and validated first: a rejected checkpoint leaves this
     /// preconditioner unchanged.</summary>
-    /// <exception cref="CheckpointFormatException">The checkpoint is truncated, corrupted, of another kind, element type or projection mode, or inconsistent.</exception>
+    /// <exception cref="CheckpointFormatException">The checkpoint is truncated, corrupted, of another kind, element type or projection mode,
+    /// inconsistent, or holds a fixed projection for another parameter count than the one this preconditioner was initialised,
+    /// stepped or loaded with.</exception>
     public void Load(Stream source)
     {
         var r = CheckpointReader.Open(source, CheckpointKind, CheckpointSchema);
@@ -410,6 +415,12 @@ public sealed class BranchFactoredPreconditioner<T>
             throw new CheckpointFormatException($"The checkpoint's projection shape {rows} × {cols} is invalid.");
         }
 
+        if (ready && _parameterCount >= 0 && rows != _parameterCount)
+        {
+            throw new CheckpointFormatException(
+                $"The checkpoint's fixed projection is for {rows} parameters, but this preconditioner works on {_parameterCount}.");
+        }
+
         T[] projection = r.ReadValues<T>("projection.values", rows * cols);
         r.EnsureAtEnd();
         if (steps < 0 || (hasNorm && !(double.IsFinite(norm) && norm >= 0)))
@@ -442,6 +453,7 @@ public sealed class BranchFactoredPreconditioner<T>
             _projectionCols = cols;
             _projectionReady = true;
             _hasLastProjection = true;
+            _parameterCount = rows;
         }
         else if (Options.Projection == ProjectionMode.Fixed)
         {
