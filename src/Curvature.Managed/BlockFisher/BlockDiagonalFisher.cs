@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Serialization;
+using Curvature.Internals;
 
 namespace Curvature.BlockFisher;
 
@@ -37,6 +38,7 @@ public sealed class BlockDiagonalFisher<T>
     private T[][] _stagedFactor;
     private T[] _stagedDiagonal;
     private readonly T[] _solveScratch;
+    private readonly SingleCallerGuard _guard = new();
 
     /// <summary>Creates the Fisher of a parameter of <paramref name="length"/> coordinates; before the first update F = 0.</summary>
     /// <exception cref="ArgumentNullException">A reference argument is null.</exception>
@@ -115,6 +117,7 @@ public sealed class BlockDiagonalFisher<T>
     /// <summary>Copies dense block <paramref name="index"/>'s Fisher EMA (without damping) as a full symmetric matrix.</summary>
     public void CopyBlockFisher(int index, Span<T> destination)
     {
+        using var busy = _guard.Enter(this);
         int b = _blockLength[index];
         if (destination.Length != b * b)
         {
@@ -133,7 +136,11 @@ public sealed class BlockDiagonalFisher<T>
     }
 
     /// <summary>Copies the remainder's diagonal Fisher EMA.</summary>
-    public void CopyDiagonal(Span<T> destination) => _diagonal.AsSpan().CopyTo(destination);
+    public void CopyDiagonal(Span<T> destination)
+    {
+        using var busy = _guard.Enter(this);
+        _diagonal.AsSpan().CopyTo(destination);
+    }
 
     /// <summary>Updates every block with the outer product of one gradient: <c>F̂ = g gᵀ</c>.</summary>
     /// <exception cref="ArgumentException">Wrong length, a non-finite entry, or entries so large that the Fisher estimate
@@ -141,6 +148,7 @@ public sealed class BlockDiagonalFisher<T>
     /// <exception cref="MatrixNotPositiveDefiniteException">A damped block failed to factor (state unchanged).</exception>
     public void Update(ReadOnlySpan<T> gradient)
     {
+        using var busy = _guard.Enter(this);
         if (gradient.Length != Length)
         {
             throw new ArgumentException($"The gradient must have {Length} entries, but it has {gradient.Length}.", nameof(gradient));
@@ -157,6 +165,7 @@ public sealed class BlockDiagonalFisher<T>
     /// <exception cref="MatrixNotPositiveDefiniteException">A damped block failed to factor (state unchanged).</exception>
     public void UpdatePerExample(ReadOnlySpan2D<T> perExampleGradients)
     {
+        using var busy = _guard.Enter(this);
         if (perExampleGradients.Width != Length || perExampleGradients.Height < 1)
         {
             throw new ArgumentException($"Per-example gradients must be N × {Length} with N ≥ 1, but they are {perExampleGradients.Height} × {perExampleGradients.Width}.", nameof(perExampleGradients));
@@ -175,6 +184,7 @@ public sealed class BlockDiagonalFisher<T>
     /// result overflows (the destination's content is then unspecified).</exception>
     public void Apply(ReadOnlySpan<T> vector, Span<T> destination)
     {
+        using var busy = _guard.Enter(this);
         if (vector.Length != Length || destination.Length != Length)
         {
             throw new ArgumentException($"Vector and destination must have {Length} entries.");
@@ -213,6 +223,7 @@ public sealed class BlockDiagonalFisher<T>
     /// <summary>Writes the state (EMAs and update count) to a checkpoint.</summary>
     public void Save(Stream destination)
     {
+        using var busy = _guard.Enter(this);
         var w = new CheckpointWriter(destination, CheckpointKind, 1);
         WriteTo(w, "");
         w.Complete();
@@ -222,6 +233,7 @@ public sealed class BlockDiagonalFisher<T>
     /// <exception cref="CheckpointFormatException">The checkpoint is corrupted or belongs to another configuration.</exception>
     public void Load(Stream source)
     {
+        using var busy = _guard.Enter(this);
         var r = CheckpointReader.Open(source, CheckpointKind, 1);
         var pending = ReadFrom(r, "");
         r.EnsureAtEnd();
@@ -230,6 +242,7 @@ public sealed class BlockDiagonalFisher<T>
 
     internal void WriteTo(CheckpointWriter w, string prefix)
     {
+        using var busy = _guard.Enter(this);
         w.WriteInt32(prefix + "length", Length);
         w.WriteInt32(prefix + "blockSize", Options.BlockSize);
         w.WriteInt32(prefix + "blocks", BlockCount);
@@ -245,6 +258,7 @@ public sealed class BlockDiagonalFisher<T>
     /// <summary>Reads a state into temporaries and checks it; commit with <see cref="Commit"/>.</summary>
     internal PendingState ReadFrom(CheckpointReader r, string prefix)
     {
+        using var busy = _guard.Enter(this);
         int length = r.ReadInt32(prefix + "length");
         int blockSize = r.ReadInt32(prefix + "blockSize");
         int blocks = r.ReadInt32(prefix + "blocks");
@@ -288,6 +302,7 @@ public sealed class BlockDiagonalFisher<T>
 
     internal void Commit(PendingState pending)
     {
+        using var busy = _guard.Enter(this);
         _fisher = pending.Fisher;
         _factor = pending.Factor;
         _diagonal = pending.Diagonal;
@@ -297,12 +312,14 @@ public sealed class BlockDiagonalFisher<T>
     /// <summary>Stages an update (no state change); <see cref="CommitStaged"/> makes it current.</summary>
     internal void StageUpdate(ReadOnlySpan<T> gradient)
     {
+        using var busy = _guard.Enter(this);
         Stage(ReadOnlySpan2D<T>.DangerousCreate(in MemoryMarshal.GetReference(gradient), 1, Length, 0), 1, nameof(gradient));
     }
 
     /// <summary>Stages a per-example update (no state change); <see cref="CommitStaged"/> makes it current.</summary>
     internal void StagePerExample(ReadOnlySpan2D<T> perExampleGradients)
     {
+        using var busy = _guard.Enter(this);
         if (perExampleGradients.Width != Length || perExampleGradients.Height < 1)
         {
             throw new ArgumentException($"Per-example gradients must be N × {Length} with N ≥ 1, but they are {perExampleGradients.Height} × {perExampleGradients.Width}.", nameof(perExampleGradients));
@@ -319,6 +336,7 @@ public sealed class BlockDiagonalFisher<T>
     /// <summary>Forgets every estimate (F = 0, no updates).</summary>
     public void Clear()
     {
+        using var busy = _guard.Enter(this);
         foreach (var f in _fisher)
         {
             Array.Clear(f);
@@ -331,6 +349,7 @@ public sealed class BlockDiagonalFisher<T>
 
     internal void CommitStaged()
     {
+        using var busy = _guard.Enter(this);
         (_fisher, _stagedFisher) = (_stagedFisher, _fisher);
         (_factor, _stagedFactor) = (_stagedFactor, _factor);
         (_diagonal, _stagedDiagonal) = (_stagedDiagonal, _diagonal);

@@ -4,6 +4,7 @@ using Curvature.Backends;
 using Curvature.Backends.Managed;
 using Curvature.Parameters;
 using Curvature.Serialization;
+using Curvature.Internals;
 
 namespace Curvature.BranchFactored;
 
@@ -38,6 +39,7 @@ public sealed class BranchFactoredPreconditioner<T>
     private readonly SeededGaussian _rng;
     private readonly T _learningRate;
     private readonly T _damping;
+    private readonly SingleCallerGuard _guard = new();
 
     private long _steps;
     private int _parameterCount = -1; // from the last Initialize, successful step or load; -1 before any
@@ -108,6 +110,7 @@ public sealed class BranchFactoredPreconditioner<T>
     /// <returns>The state: zero steps, no norm yet.</returns>
     public BranchFactoredState Initialize(ParameterSet parameters)
     {
+        using var busy = _guard.Enter(this);
         ArgumentNullException.ThrowIfNull(parameters);
         EnsureVectors(parameters.Layout.TotalLength);
         _parameterCount = parameters.Layout.TotalLength;
@@ -132,6 +135,7 @@ public sealed class BranchFactoredPreconditioner<T>
     /// <exception cref="MatrixNotPositiveDefiniteException">A block of the damped covariance is not positive definite.</exception>
     public BranchFactoredState Step(ParameterSet parameters, BranchStepContext<T> context, ParameterSet destination)
     {
+        using var busy = _guard.Enter(this);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(destination);
@@ -188,6 +192,7 @@ public sealed class BranchFactoredPreconditioner<T>
 
     private BranchFactoredState StepFlat(ReadOnlySpan<T> parameters, ReadOnlySpan<T> gradient, ReadOnlySpan2D<T> branches, bool hasBranches, Span<T> destination)
     {
+        using var busy = _guard.Enter(this);
         int n = parameters.Length;
         if (gradient.Length != n)
         {
@@ -354,6 +359,7 @@ public sealed class BranchFactoredPreconditioner<T>
     /// projection — in Curvature's checksummed checkpoint format. The options are not saved: they come from the constructor.</summary>
     public void Save(Stream destination)
     {
+        using var busy = _guard.Enter(this);
         var w = new CheckpointWriter(destination, CheckpointKind, CheckpointSchema);
         w.WriteString("elementType", typeof(T).Name);
         w.WriteInt32("projectionMode", (int)Options.Projection);
@@ -383,6 +389,7 @@ public sealed class BranchFactoredPreconditioner<T>
     /// stepped or loaded with.</exception>
     public void Load(Stream source)
     {
+        using var busy = _guard.Enter(this);
         var r = CheckpointReader.Open(source, CheckpointKind, CheckpointSchema);
         string elementType = r.ReadString("elementType");
         if (elementType != typeof(T).Name)

@@ -5,6 +5,7 @@ using Curvature.Ekfac.Internals;
 using Curvature.Kfac;
 using Curvature.Kfac.Internals;
 using Curvature.Loss;
+using Curvature.Internals;
 
 namespace Curvature.Ekfac;
 
@@ -31,6 +32,7 @@ public sealed class EkfacBuilder<T>
     private T[] _onesScratch = [];
     private T[] _gradientScratch = [];
     private T[] _summedScratch = [];
+    private readonly SingleCallerGuard _guard = new();
 
     /// <summary>Creates a builder with zero factors, identity eigenbases and zero corrections.</summary>
     /// <param name="backend">The backend for GEMM and SYEVD.</param>
@@ -87,6 +89,7 @@ public sealed class EkfacBuilder<T>
     /// <exception cref="ArgumentException">The factor builder belongs to another model structure.</exception>
     public void SetFactors(KfacFactorBuilder<T> factors)
     {
+        using var busy = _guard.Enter(this);
         ArgumentNullException.ThrowIfNull(factors);
         if (factors.Blocks.Count != _blocks.Length)
         {
@@ -122,6 +125,7 @@ public sealed class EkfacBuilder<T>
     /// <exception cref="EigenDecompositionFailedException">The eigensolver did not converge.</exception>
     public void ComputeEigenbases()
     {
+        using var busy = _guard.Enter(this);
         var bases = new FactorEigenbasis<T>[_blocks.Length];
         for (int i = 0; i < _blocks.Length; i++)
         {
@@ -139,6 +143,7 @@ public sealed class EkfacBuilder<T>
     /// <summary>Sets every corrected eigenvalue to zero (before a new pass 2).</summary>
     public void ResetCorrections()
     {
+        using var busy = _guard.Enter(this);
         foreach (var b in _blocks)
         {
             b.ClearCorrections();
@@ -154,6 +159,7 @@ public sealed class EkfacBuilder<T>
     /// <exception cref="ArgumentException">Shapes do not match, the batch is empty, or a value is not finite; nothing changed.</exception>
     public void AccumulateLayer(int layerIndex, ReadOnlySpan<T> input, ReadOnlySpan<int> inputShape, ReadOnlySpan<T> gradients, ReadOnlySpan<int> gradientShape)
     {
+        using var busy = _guard.Enter(this);
         ArgumentOutOfRangeException.ThrowIfNegative(layerIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layerIndex, Model.Layers.Count);
         var layer = Model.Layers[layerIndex];

@@ -6,6 +6,7 @@ using Curvature.Kfac;
 using Curvature.Kfac.Internals;
 using Curvature.Operators;
 using Curvature.Serialization;
+using Curvature.Internals;
 
 namespace Curvature.Ekfac;
 
@@ -28,6 +29,7 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
     private const int SchemaVersion = 1;
     private readonly EkfacBlock<T>[] _blocks;
     private readonly BlockWorkspace<T> _workspace;
+    private readonly SingleCallerGuard _guard = new();
 
     /// <summary>Creates the operator over <paramref name="blocks"/> (one per <see cref="KfacModel.Blocks"/> entry, same order).</summary>
     /// <exception cref="ArgumentException">The blocks do not match the model.</exception>
@@ -149,6 +151,7 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
     /// </summary>
     public void Save(Stream destination)
     {
+        using var busy = _guard.Enter(this);
         var w = new CheckpointWriter(destination, CheckpointKind, SchemaVersion);
         w.WriteInt32("blocks", _blocks.Length);
         for (int i = 0; i < _blocks.Length; i++)
@@ -178,6 +181,7 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
     /// not match this operator's; the state is untouched.</exception>
     public void Load(Stream source)
     {
+        using var busy = _guard.Enter(this);
         var r = CheckpointReader.Open(source, CheckpointKind, SchemaVersion);
         int count = r.ReadInt32("blocks");
         if (count != _blocks.Length)
@@ -239,6 +243,7 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
     /// <summary>Shared by the operator and its inverse: scales the rotated coefficients by λ, or by 1/(λ + δ).</summary>
     internal void MultiplyCore(ReadOnlySpan2D<T> source, Span2D<T> destination, bool inverse, T damping)
     {
+        using var busy = _guard.Enter(this);
         int k = source.Width;
         _workspace.Ensure(k);
         foreach (var block in _blocks)

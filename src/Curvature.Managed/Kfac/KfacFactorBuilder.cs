@@ -3,6 +3,7 @@ using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Kfac.Internals;
 using Curvature.Loss;
+using Curvature.Internals;
 
 namespace Curvature.Kfac;
 
@@ -25,6 +26,7 @@ public sealed class KfacFactorBuilder<T>
     private T[] _inputScratch = [];
     private T[] _onesScratch = [];
     private T[] _gradientScratch = [];
+    private readonly SingleCallerGuard _guard = new();
 
     /// <summary>Creates a builder with zero factors (G = I for the forward-only Fisher).</summary>
     public KfacFactorBuilder(CurvatureBackend backend, KfacModel model, KfacOptions options)
@@ -58,6 +60,7 @@ public sealed class KfacFactorBuilder<T>
     /// <summary>Sets all factors back to zero (G = I for the forward-only Fisher).</summary>
     public void Reset()
     {
+        using var busy = _guard.Enter(this);
         foreach (var b in _blocks)
         {
             b.Clear();
@@ -77,6 +80,7 @@ public sealed class KfacFactorBuilder<T>
     /// <exception cref="ArgumentException">Shapes do not match, the batch is empty, or a value is not finite; nothing changed.</exception>
     public void AccumulateLayer(int layerIndex, ReadOnlySpan<T> input, ReadOnlySpan<int> inputShape, ReadOnlySpan<T> gradients, ReadOnlySpan<int> gradientShape)
     {
+        using var busy = _guard.Enter(this);
         ArgumentOutOfRangeException.ThrowIfNegative(layerIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layerIndex, Model.Layers.Count);
         var layer = Model.Layers[layerIndex];

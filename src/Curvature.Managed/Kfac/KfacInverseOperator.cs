@@ -4,6 +4,7 @@ using Curvature.Backends;
 using Curvature.Damping;
 using Curvature.Kfac.Internals;
 using Curvature.Operators;
+using Curvature.Internals;
 
 namespace Curvature.Kfac;
 
@@ -23,6 +24,7 @@ public sealed class KfacInverseOperator<T> : ILinearOperator<T>
     private readonly KfacOperator<T> _operator;
     private readonly KroneckerBlockInverse<T>[] _inverses;
     private readonly BlockWorkspace<T> _workspace;
+    private readonly SingleCallerGuard _guard = new();
 
     internal KfacInverseOperator(KfacOperator<T> op, KfacInverseOptions options)
     {
@@ -48,6 +50,7 @@ public sealed class KfacInverseOperator<T> : ILinearOperator<T>
     /// <exception cref="MatrixNotPositiveDefiniteException">A damped factor is not positive definite.</exception>
     public void Recompute()
     {
+        using var busy = _guard.Enter(this);
         for (int i = 0; i < _inverses.Length; i++)
         {
             var b = _operator.Blocks[i];
@@ -58,6 +61,7 @@ public sealed class KfacInverseOperator<T> : ILinearOperator<T>
     /// <summary><c>destination = K⁻¹ · source</c> for a matrix with K columns.</summary>
     public void Multiply(ReadOnlySpan2D<T> source, Span2D<T> destination)
     {
+        using var busy = _guard.Enter(this);
         BlockProducts.ValidateMatrices(Dimension, source, destination);
         int k = source.Width;
         _workspace.Ensure(k);

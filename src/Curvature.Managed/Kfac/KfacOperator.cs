@@ -4,6 +4,7 @@ using Curvature.Backends;
 using Curvature.Damping;
 using Curvature.Kfac.Internals;
 using Curvature.Operators;
+using Curvature.Internals;
 
 namespace Curvature.Kfac;
 
@@ -22,6 +23,7 @@ public sealed class KfacOperator<T> : ILinearOperator<T>
 {
     private readonly KfacBlock<T>[] _blocks;
     private readonly BlockWorkspace<T> _workspace;
+    private readonly SingleCallerGuard _guard = new();
 
     /// <summary>Creates the operator over <paramref name="blocks"/> (one per <see cref="KfacModel.Blocks"/> entry, same order).</summary>
     public KfacOperator(CurvatureBackend backend, KfacModel model, IReadOnlyList<KfacBlock<T>> blocks)
@@ -65,6 +67,7 @@ public sealed class KfacOperator<T> : ILinearOperator<T>
     /// <exception cref="ArgumentException">Shapes do not match, or the destination overlaps the source.</exception>
     public void Multiply(ReadOnlySpan2D<T> source, Span2D<T> destination)
     {
+        using var busy = _guard.Enter(this);
         BlockProducts.ValidateMatrices(Dimension, source, destination);
         int k = source.Width;
         _workspace.Ensure(k);
@@ -134,6 +137,7 @@ public sealed class KfacOperator<T> : ILinearOperator<T>
     /// </summary>
     public T LogDeterminant()
     {
+        using var busy = _guard.Enter(this);
         T total = T.Zero;
         foreach (var b in _blocks)
         {

@@ -99,6 +99,7 @@ public static class ConjugateGradient
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(workspace);
+        using var busy = workspace.Guard.Enter(workspace);
         options ??= ConjugateGradientOptions.Default;
         options.Validate();
         int n = b.Length;
