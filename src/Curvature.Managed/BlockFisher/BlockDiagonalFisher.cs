@@ -364,6 +364,24 @@ public sealed class BlockDiagonalFisher<T>
 
     private void Stage(ReadOnlySpan2D<T> rows, int n, string paramName)
     {
+        // Whether g·gᵀ overflows must not depend on a backend's order of operations (α·Σ gg or Σ (αg)g): updates whose
+        // squared entries, summed over the rows, could exceed a quarter of the largest value are rejected up front, the
+        // same way on every backend. Below that bound no ordering overflows.
+        double largest = 0;
+        for (int r = 0; r < rows.Height; r++)
+        {
+            foreach (T v in rows.GetRowSpan(r))
+            {
+                largest = Math.Max(largest, Math.Abs(double.CreateTruncating(v)));
+            }
+        }
+
+        if (largest * largest * n > (typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue) / 4)
+        {
+            throw new ArgumentException(
+                $"The gradients are too large (largest magnitude {largest:g3}): their Fisher estimate could overflow. The update was discarded.", paramName);
+        }
+
         bool first = UpdateCount == 0;
         T gamma = first ? T.Zero : T.CreateChecked(Options.Decay);
         T weight = (T.One - gamma) / T.CreateChecked(n);
@@ -387,8 +405,7 @@ public sealed class BlockDiagonalFisher<T>
             _stagedDiagonal[i] = (gamma * _diagonal[i]) + (weight * acc);
         }
 
-        // Finite gradients can still overflow g·gᵀ (|g| ≳ 1e154 in double, 1e19 in float): such an estimate must not
-        // become the state.
+        // A safety net (a loaded state near the range limit plus a new estimate): nothing non-finite becomes the state.
         if (!StagedIsFinite())
         {
             throw new ArgumentException("The gradients are too large: the Fisher estimate they give overflows. The update was discarded.", paramName);

@@ -42,6 +42,7 @@ public sealed class BranchFactoredPreconditioner<T>
     private readonly SingleCallerGuard _guard = new();
 
     private long _steps;
+    private double _pendingNorm;
     private int _parameterCount = -1; // from the last Initialize, successful step or load; -1 before any
     private double? _lastNorm;
     private bool _lastUsedBranches;
@@ -54,6 +55,7 @@ public sealed class BranchFactoredPreconditioner<T>
 
     // Branch workspaces.
     private T[] _projection = [];
+    private T[] _projectionBackup = [];
     private int _projectionRows, _projectionCols;
     private bool _projectionReady;
     private bool _hasLastProjection;
@@ -216,6 +218,45 @@ public sealed class BranchFactoredPreconditioner<T>
     /// (then only the generator and the projection).</summary>
     private void Compute(ReadOnlySpan<T> theta, ReadOnlySpan<T> gradient, ReadOnlySpan2D<T> branches, bool hasBranches)
     {
+        // A step rejected late (its direction overflows) must leave the generator and the projection as they were:
+        // remember them, and the projection's values when this step may draw a new one in place.
+        var rngBefore = _rng.State;
+        T[] projectionBefore = _projection;
+        int rowsBefore = _projectionRows, colsBefore = _projectionCols;
+        bool readyBefore = _projectionReady, hasLastBefore = _hasLastProjection;
+        int kept = hasBranches && hasLastBefore && (Options.Projection != ProjectionMode.Fixed || !readyBefore) ? rowsBefore * colsBefore : 0;
+        if (kept > 0)
+        {
+            if (_projectionBackup.Length < kept)
+            {
+                _projectionBackup = new T[kept];
+            }
+
+            projectionBefore.AsSpan(0, kept).CopyTo(_projectionBackup);
+        }
+
+        try
+        {
+            ComputeCore(theta, gradient, branches, hasBranches);
+        }
+        catch
+        {
+            _rng.State = rngBefore;
+            _projection = projectionBefore;
+            if (kept > 0)
+            {
+                _projectionBackup.AsSpan(0, kept).CopyTo(projectionBefore);
+            }
+
+            (_projectionRows, _projectionCols, _projectionReady, _hasLastProjection) = (rowsBefore, colsBefore, readyBefore, hasLastBefore);
+            throw;
+        }
+
+        _lastUsedBranches = hasBranches;
+    }
+
+    private void ComputeCore(ReadOnlySpan<T> theta, ReadOnlySpan<T> gradient, ReadOnlySpan2D<T> branches, bool hasBranches)
+    {
         Span<T> direction = _direction;
         if (hasBranches)
         {
@@ -243,22 +284,73 @@ public sealed class BranchFactoredPreconditioner<T>
             }
         }
 
-        _lastUsedBranches = hasBranches;
+        // Finite input can still overflow (huge gradients, a tiny damping): such a step is rejected, not committed.
+        _pendingNorm = ScaledNorm(direction);
+        if (!double.IsFinite(_pendingNorm) || !AllFinite(updated))
+        {
+            throw new ArgumentException(
+                "The step overflows: the preconditioned direction or the updated parameters are not finite (the gradients are too large for this damping).",
+                "gradient");
+        }
     }
 
     private BranchFactoredState Commit()
     {
-        double sum = 0;
-        foreach (T d in _direction)
-        {
-            double x = double.CreateTruncating(d);
-            sum += x * x;
-        }
-
-        _lastNorm = Math.Sqrt(sum);
+        _lastNorm = _pendingNorm;
         _parameterCount = _updated.Length;
         _steps++;
         return State;
+    }
+
+    /// <summary>‖v‖₂; when the plain sum of squares overflows or underflows, recomputed scaled by the largest magnitude, so
+    /// that it is finite whenever it is representable.</summary>
+    private static double ScaledNorm(ReadOnlySpan<T> v)
+    {
+        double plain = 0;
+        foreach (T x in v)
+        {
+            double d = double.CreateTruncating(x);
+            plain += d * d;
+        }
+
+        plain = Math.Sqrt(plain);
+        if (double.IsFinite(plain) && plain > 0)
+        {
+            return plain;
+        }
+
+        double largest = 0;
+        foreach (T x in v)
+        {
+            largest = Math.Max(largest, Math.Abs(double.CreateTruncating(x)));
+        }
+
+        if (largest == 0 || !double.IsFinite(largest))
+        {
+            return largest;
+        }
+
+        double sum = 0;
+        foreach (T x in v)
+        {
+            double scaled = double.CreateTruncating(x) / largest;
+            sum += scaled * scaled;
+        }
+
+        return largest * Math.Sqrt(sum);
+    }
+
+    private static bool AllFinite(ReadOnlySpan<T> values)
+    {
+        foreach (T v in values)
+        {
+            if (!T.IsFinite(v))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void Precondition(ReadOnlySpan<T> gradient, ReadOnlySpan2D<T> branches, Span<T> direction)
@@ -271,6 +363,7 @@ public sealed class BranchFactoredPreconditioner<T>
         }
 
         EmpiricalCovariance.Validate(branches, nameof(branches));
+        EnsureCovarianceCannotOverflow(branches);
         bool fixedMode = Options.Projection == ProjectionMode.Fixed;
         if (fixedMode && _projectionReady && (_projectionRows != n || _projectionCols != d))
         {
@@ -373,7 +466,7 @@ public sealed class BranchFactoredPreconditioner<T>
         w.WriteInt64("rng.s2", unchecked((long)rng.S2));
         w.WriteInt64("rng.s3", unchecked((long)rng.S3));
         w.WriteBoolean("rng.hasSpare", rng.HasSpare);
-        w.WriteDouble("rng.spare", rng.Spare);
+        w.WriteDouble("rng.spare", rng.HasSpare ? rng.Spare : 0.0); // a stale spare is not state: Save→Load→Save stays byte-identical
         bool saveProjection = Options.Projection == ProjectionMode.Fixed && _projectionReady;
         w.WriteBoolean("projection.ready", saveProjection);
         w.WriteInt32("projection.rows", saveProjection ? _projectionRows : 0);
@@ -541,6 +634,30 @@ public sealed class BranchFactoredPreconditioner<T>
         for (int i = 0; i < size; i++)
         {
             _stateVector[start + i] = T.CreateTruncating(v[i]);
+        }
+    }
+
+    /// <summary>
+    /// Whether the covariance of huge samples overflows must not depend on a backend's order of operations: samples whose
+    /// centred squares, summed over the K rows, could exceed a quarter of the largest value are rejected up front, the same
+    /// way on every backend (centred values are at most twice the largest magnitude).
+    /// </summary>
+    private static void EnsureCovarianceCannotOverflow(ReadOnlySpan2D<T> branches)
+    {
+        double largest = 0;
+        for (int r = 0; r < branches.Height; r++)
+        {
+            foreach (T v in branches.GetRowSpan(r))
+            {
+                largest = Math.Max(largest, Math.Abs(double.CreateTruncating(v)));
+            }
+        }
+
+        double limit = (typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue) / 4;
+        if (4 * largest * largest * branches.Height > limit)
+        {
+            throw new ArgumentException(
+                $"The branch samples are too large (largest magnitude {largest:g3}): their covariance could overflow.", nameof(branches));
         }
     }
 
