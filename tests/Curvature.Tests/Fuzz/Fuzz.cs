@@ -11,10 +11,10 @@ namespace Curvature.Tests.Fuzz;
 public static class Fuzz
 {
     /// <summary>The number of properties in the suite (the long mode divides its time by it).</summary>
-    public const int PropertyCount = 14;
+    public const int PropertyCount = 8;
 
     /// <summary>Seconds per property in a normal test run.</summary>
-    public const int DefaultSeconds = 4;
+    public const int DefaultSeconds = 8;
 
     /// <summary>The seed to replay, or null for a fresh random one.</summary>
     public static string? Seed => Environment.GetEnvironmentVariable("CURVATURE_FUZZ_SEED") is { Length: > 0 } s ? s.Trim() : null;

@@ -1,6 +1,7 @@
 using CommunityToolkit.HighPerformance;
 using Curvature.BlockFisher;
 using Curvature.BranchFactored;
+using Curvature.Kfac;
 using Curvature.Tests.TestKit;
 using Xunit;
 
@@ -63,5 +64,21 @@ public class FuzzRegressionTests
         var rows = new double[,] { { 1.2e154, 1, 1 }, { 1.2e154, 1, 1 }, { 1.2e154, 1, 1 }, { 1.2e154, 1, 1 } };
         Assert.Throws<ArgumentException>(() => fisher.UpdatePerExample(rows));
         Assert.Equal(0, fisher.UpdateCount);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void KfacFactorBuilder_InputWhoseFactorWouldOverflow_IsRejected_FactorsUnchanged(string backend)
+    {
+        var model = new KfacModel([KfacLayer.Linear("fc", 2, 2)]);
+        var builder = new KfacFactorBuilder<double>(TestBackends.Get(backend), model, new KfacOptions { NumData = 1 });
+        builder.AccumulateLayer(0, [1.0, 2.0], [1, 2], [0.5, 0.25], [1, 1, 2]);
+        double[] before = [.. builder.Blocks[0].InputStorage, .. builder.Blocks[0].GradientStorage];
+
+        // Used to be accepted with an infinite input factor.
+        Assert.Throws<ArgumentException>(() => builder.AccumulateLayer(0, [1e200, 1.0], [1, 2], [0.5, 0.25], [1, 1, 2]));
+        Assert.Throws<ArgumentException>(() => builder.AccumulateLayer(0, [1.0, 1.0], [1, 2], [1e160, 0.25], [1, 1, 2]));
+        double[] after = [.. builder.Blocks[0].InputStorage, .. builder.Blocks[0].GradientStorage];
+        Assert.Equal(before, after);
     }
 }
