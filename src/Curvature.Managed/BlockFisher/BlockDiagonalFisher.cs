@@ -20,7 +20,9 @@ namespace Curvature.BlockFisher;
 /// <para>Routines: BLAS <c>?SYRK</c> for the outer products, LAPACK <c>?POTRF</c> for the factor and
 /// <c>?POTRS</c> semantics (<see cref="CurvatureBackend.CholeskySolve{T}"/>) to apply it. An update is computed into
 /// staging buffers and committed only when every block factored, so a failed update leaves the state unchanged.
-/// Steady-state updates and applies allocate nothing. An instance is not thread-safe.</para>
+/// Steady-state updates and applies allocate nothing. An instance is not thread-safe: a call from a second thread while
+/// another is in progress throws <see cref="InvalidOperationException"/>. Gradients so large that <c>g gᵀ</c> could
+/// overflow are rejected before anything is computed, the same way on every backend.</para>
 /// </remarks>
 /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class BlockDiagonalFisher<T>

@@ -30,7 +30,8 @@ namespace Curvature.BranchFactored;
 /// the parameters, the step count and the generator untouched. Workspaces are kept and reused: for fixed sizes a step
 /// allocates nothing after the first.</para>
 /// <para>The projection generator is not NumPy's, so steps are reproducible for a seed but differ from the seed
-/// implementation's numbers (see <see cref="SeededGaussian"/>). Not thread-safe.</para>
+/// implementation's numbers (see <see cref="SeededGaussian"/>). Not thread-safe: a call from a second thread while
+/// another is in progress throws <see cref="InvalidOperationException"/>.</para>
 /// </remarks>
 /// <typeparam name="T">The element type of the flat vectors and the computation: <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class BranchFactoredPreconditioner<T>
@@ -125,8 +126,9 @@ public sealed class BranchFactoredPreconditioner<T>
     /// <summary>One step that updates <paramref name="parameters"/> in place (the seed's <c>step_params</c>).</summary>
     /// <returns>The new state.</returns>
     /// <exception cref="ArgumentException">No gradient source (neither an estimator nor the context's gradients), a gradient size that does
-    /// not match its parameter, a missing gradient, NaN/infinite parameters, gradients or branch samples, no branch samples (K = 0), or a
-    /// fixed projection whose size no longer matches.</exception>
+    /// not match its parameter, a missing gradient, NaN/infinite parameters, gradients or branch samples, no branch samples (K = 0), a
+    /// fixed projection whose size no longer matches, branch samples so large that their covariance could overflow, or a step whose
+    /// direction or updated parameters overflow. Nothing changes.</exception>
     /// <exception cref="MatrixNotPositiveDefiniteException">A block of the damped covariance is not positive definite (the message names the block).</exception>
     public BranchFactoredState Step(ParameterSet parameters, BranchStepContext<T> context) => Step(parameters, context, parameters);
 

@@ -20,7 +20,7 @@ namespace Curvature.Ekfac;
 /// <remarks>
 /// Rotations and contractions are BLAS <c>?GEMM</c> through the backend, eigenbases LAPACK <c>?SYEVD</c>. Only models
 /// with one loss term per example (2-D outputs, P = 1) are supported, as in curvlinops: the per-example gradients of
-/// dependent loss terms are not separable. A rejected call leaves every λ untouched. Not thread-safe.
+/// dependent loss terms are not separable. A rejected call leaves every λ untouched. Not thread-safe: a call from a second thread while another is in progress throws <see cref="InvalidOperationException"/>.
 /// </remarks>
 public sealed class EkfacBuilder<T>
     where T : unmanaged, IFloatingPointIeee754<T>

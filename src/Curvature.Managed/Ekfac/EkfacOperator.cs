@@ -18,7 +18,7 @@ namespace Curvature.Ekfac;
 /// <remarks>
 /// The operator views its blocks. Products use BLAS <c>?GEMM</c> (four per block and column batch); after a first
 /// call with K columns, <see cref="Multiply"/> and <see cref="Apply"/> with at most K columns allocate nothing.
-/// Not thread-safe (shared scratch).
+/// Not thread-safe (shared scratch): a call from a second thread while another is in progress throws <see cref="InvalidOperationException"/>.
 /// </remarks>
 public sealed class EkfacOperator<T> : ILinearOperator<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -73,7 +73,8 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
     public int Dimension => Model.Dimension;
 
     /// <summary><c>destination = EKFAC · source</c> for a matrix with K columns (rows = flat parameter index).</summary>
-    /// <exception cref="ArgumentException">Shapes do not match, or the destination overlaps the source.</exception>
+    /// <exception cref="ArgumentException">Shapes do not match, the destination overlaps the source, or the product of a
+    /// finite source overflows (the destination's content is then unspecified).</exception>
     public void Multiply(ReadOnlySpan2D<T> source, Span2D<T> destination)
     {
         BlockProducts.ValidateMatrices(Dimension, source, destination);
@@ -292,5 +293,7 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
             KroneckerKernels.Sandwich(Backend, qg, false, qa, false, packed, scratch, k);
             KroneckerKernels.Scatter(layout, packed, destination);
         }
+
+        BlockProducts.EnsureFiniteProduct(source, destination);
     }
 }

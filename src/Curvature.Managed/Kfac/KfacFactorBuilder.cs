@@ -16,7 +16,7 @@ namespace Curvature.Kfac;
 /// <remarks>
 /// Every dense accumulation is a BLAS <c>?SYRK</c> with β = 1 through the <see cref="CurvatureBackend"/>. A rejected call
 /// (wrong shapes, empty batch, non-finite values) leaves every factor untouched. Scratch buffers grow to the largest batch
-/// seen and are reused. Not thread-safe.
+/// seen and are reused. Not thread-safe: a call from a second thread while another is in progress throws <see cref="InvalidOperationException"/>.
 /// </remarks>
 public sealed class KfacFactorBuilder<T>
     where T : unmanaged, IFloatingPointIeee754<T>

@@ -81,4 +81,16 @@ public class FuzzRegressionTests
         double[] after = [.. builder.Blocks[0].InputStorage, .. builder.Blocks[0].GradientStorage];
         Assert.Equal(before, after);
     }
+
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void KfacOperator_ProductThatOverflows_Throws_InsteadOfReturningInfinity(string backend)
+    {
+        // Both factors near 1e300 (accepted: each is finite and below the bound); G·V·A then overflows for V = 1.
+        var model = new KfacModel([KfacLayer.Linear("fc", 1, 1, bias: false)]);
+        var builder = new KfacFactorBuilder<double>(TestBackends.Get(backend), model, new KfacOptions { NumData = 1, Reduction = Curvature.Loss.LossReduction.Sum });
+        builder.AccumulateLayer(0, [1e150], [1, 1], [1e150], [1, 1, 1]);
+        var result = new double[1];
+        Assert.Throws<ArgumentException>(() => builder.ToOperator().Apply([1.0], result));
+    }
 }

@@ -72,7 +72,10 @@ public class KernelFuzzTests
             var o = outcomes[i];
             string who = $"{backends[i].Name} vs managed on {c}";
             Assert.True(reference.Error == o.Error && reference.Param == o.Param, $"{who}: {reference.Error}({reference.Param}) vs {o.Error}({o.Param})");
-            Assert.True(reference.Info == o.Info, $"{who}: info {reference.Info} vs {o.Info}");
+            // Both fail or both succeed. Where the failure index depends on rounding order (a factorisation that overflows
+            // inside, with values near the range limits), it may differ; everywhere else it must be the same.
+            bool rangeLimits = c.Kind is ValueKind.Tiny or ValueKind.Huge or ValueKind.Mixed;
+            Assert.True(reference.Info == o.Info || (rangeLimits && reference.Info > 0 && o.Info > 0), $"{who}: info {reference.Info} vs {o.Info}");
         }
 
         bool finiteInput = inputs.All(a => HostileValues.AllFinite<T>(a));

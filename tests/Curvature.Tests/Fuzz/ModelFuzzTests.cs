@@ -68,13 +68,15 @@ public class ModelFuzzTests
                 SameOutcome(outcomes, backends, batch);
             }
 
-            // The operator over finite factors applies to a finite vector without producing NaN/∞ (factors are bounded).
+            // The operator over finite factors never returns NaN/∞ for a finite vector: a product that overflows is an error.
             var vector = Values<double>(new Random(1), model.Dimension, ValueKind.Normal);
             foreach (var (builder, backend) in builders.Zip(backends))
             {
                 var result = new double[model.Dimension];
-                builder.ToOperator().Apply(vector, result);
-                Assert.True(HostileValues.AllFinite<double>(result), $"{backend.Name}: K-FAC operator returned non-finite values");
+                if (Outcome(() => builder.ToOperator().Apply(vector, result)) is null)
+                {
+                    Assert.True(HostileValues.AllFinite<double>(result), $"{backend.Name}: K-FAC operator returned non-finite values");
+                }
             }
         });
     }

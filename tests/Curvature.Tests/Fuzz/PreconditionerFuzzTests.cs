@@ -74,6 +74,11 @@ public class PreconditionerFuzzTests
                     }
                 }
 
+                if (DisagreeOnlyAtTheRoundingLimit(outcomes, call.Kind))
+                {
+                    return;
+                }
+
                 SameOutcome(outcomes, backends, call);
             }
         });
@@ -135,6 +140,11 @@ public class PreconditionerFuzzTests
                         copy.Load(new MemoryStream(saved));
                         Assert.Equal(saved, Saved(copy.Save));
                     }
+                }
+
+                if (DisagreeOnlyAtTheRoundingLimit(outcomes, step.ParameterKind) || DisagreeOnlyAtTheRoundingLimit(outcomes, step.BranchKind))
+                {
+                    return;
                 }
 
                 SameOutcome(outcomes, backends, step);
