@@ -1,4 +1,4 @@
-// Curvature build script (Cake). Public tasks: Build, Test, Pack, Demo, Bench, Default (= Test).
+// Curvature build script (Cake). Public tasks: Build, Test, Pack, Fuzz, Demo, Bench, Default (= Test).
 // Run through ./build.sh --target=<Task> so the pinned Cake tool is restored first.
 
 //////////////////////////////////////////////////////////////////////
@@ -14,6 +14,8 @@ var benchSizes = Argument("bench-sizes", "");              // e.g. 128,256 (defa
 var benchBackends = Argument("bench-backends", "");        // e.g. managed,openblas (default: all that load)
 var benchOut = Argument("bench-out", "");                  // where RESULTS.md and the chart go (default: benchmarks/results)
 var versionSuffix = Argument("version-suffix", "");        // Pack: pre-release suffix, e.g. preview.1 (the version itself is VersionPrefix in src/Directory.Build.props)
+var fuzzMinutes = Argument("fuzz-minutes", 30.0);          // Fuzz: total minutes, spread over the properties
+var fuzzSeed = Argument("fuzz-seed", "");                  // Fuzz: replay the seed a failure printed (one case per property)
 
 //////////////////////////////////////////////////////////////////////
 // GLOBAL VARIABLES
@@ -123,6 +125,21 @@ Task("Test")
         {
             throw new Exception($"Tests failed (test exit code {exit}, conformance backends failing: {conformanceFailures}).");
         }
+    });
+
+Task("Fuzz")
+    .Description("Runs the property-based fuzz suite (tests/Curvature.Tests/Fuzz) for --fuzz-minutes (default 30) on every backend; --fuzz-seed replays a failure.")
+    .IsDependentOn("__InstallNative")
+    .IsDependentOn("Build")
+    .Does(() =>
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["CURVATURE_REQUIRE_NATIVE"] = "1",
+            ["CURVATURE_FUZZ_MINUTES"] = fuzzMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (fuzzSeed != "") env["CURVATURE_FUZZ_SEED"] = fuzzSeed;
+        Run("dotnet", $"test --project tests/Curvature.Tests/Curvature.Tests.csproj -c {configuration} --no-build -- --filter-namespace Curvature.Tests.Fuzz --timeout {(int)Math.Ceiling(fuzzMinutes * 2 + 10)}m", env);
     });
 
 Task("Demo")

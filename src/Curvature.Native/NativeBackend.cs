@@ -64,7 +64,12 @@ public sealed unsafe class NativeBackend : CurvatureBackend
 
     /// <inheritdoc />
     public override string Describe() =>
-        $"{Name} backend: {Version}; library {LibraryPath}{(LibraryFile != LibraryPath ? $" ({LibraryFile})" : string.Empty)}; {_provider.Threading}; threads = {ThreadCount}; chosen because {SelectionReason}";
+        $"{Name} backend: {Version}; library {LibraryPath}{(LibraryFile != LibraryPath ? $" ({LibraryFile})" : string.Empty)}; {_provider.Threading}; threads = {ThreadCount};{(IsReproducible ? " reproducible mode (conditional numerical reproducibility);" : string.Empty)} chosen because {SelectionReason}";
+
+    /// <summary>True when MKL runs in its conditional numerical reproducibility mode (see
+    /// <see cref="NativeBackendOptions.Reproducible"/>; also when the <c>MKL_CBWR</c> environment variable turned it on).
+    /// Always false for OpenBLAS.</summary>
+    public bool IsReproducible => _provider.Reproducible;
 
     /// <summary>Loads a native backend.</summary>
     /// <param name="options">Provider (<see cref="BackendChoice.Auto"/>: OpenBLAS on non-Intel CPUs, MKL on Intel, then the
@@ -82,18 +87,18 @@ public sealed unsafe class NativeBackend : CurvatureBackend
             case BackendChoice.OpenBlas:
             case BackendChoice.Mkl:
                 var kind = options.Backend == BackendChoice.Mkl ? BackendKind.Mkl : BackendKind.OpenBlas;
-                provider = NativeLibraryLoader.Load(kind, options.LibraryPath);
+                provider = NativeLibraryLoader.Load(kind, options.LibraryPath, options.Reproducible);
                 reason = options.LibraryPath is null
                     ? $"{NativeLibraryLoader.DisplayName(kind)} was requested explicitly"
                     : $"{NativeLibraryLoader.DisplayName(kind)} was requested explicitly from '{options.LibraryPath}'";
                 break;
             case BackendChoice.Auto when options.LibraryPath is not null:
                 var detected = NativeLibraryLoader.DetectKind(options.LibraryPath);
-                provider = NativeLibraryLoader.Load(detected, options.LibraryPath);
+                provider = NativeLibraryLoader.Load(detected, options.LibraryPath, options.Reproducible);
                 reason = $"auto with an explicit library: '{options.LibraryPath}' is {NativeLibraryLoader.DisplayName(detected)}";
                 break;
             case BackendChoice.Auto:
-                (provider, reason) = LoadAuto();
+                (provider, reason) = LoadAuto(options.Reproducible);
                 break;
             default:
                 throw new ArgumentException($"NativeBackend loads native providers only, not '{options.Backend}'.", nameof(options));
@@ -103,7 +108,7 @@ public sealed unsafe class NativeBackend : CurvatureBackend
         return new NativeBackend(provider, reason);
     }
 
-    private static (NativeProvider Provider, string Reason) LoadAuto()
+    private static (NativeProvider Provider, string Reason) LoadAuto(bool reproducible)
     {
         string vendor = CpuVendor.Name;
         bool intel = CpuVendor.IsIntel;
@@ -114,13 +119,13 @@ public sealed unsafe class NativeBackend : CurvatureBackend
             : $"auto: OpenBLAS is preferred on a non-Intel CPU ({vendor}), where MKL 2020 runs its generic code path (1.1–1.6× slower)";
         try
         {
-            return (NativeLibraryLoader.Load(preferred, null), why);
+            return (NativeLibraryLoader.Load(preferred, null, reproducible), why);
         }
         catch (BackendUnavailableException first)
         {
             try
             {
-                var fallback = NativeLibraryLoader.Load(other, null);
+                var fallback = NativeLibraryLoader.Load(other, null, reproducible);
                 return (fallback, $"{why}, but {NativeLibraryLoader.DisplayName(preferred)} is unavailable, so {NativeLibraryLoader.DisplayName(other)} was used");
             }
             catch (BackendUnavailableException second)
