@@ -8,7 +8,7 @@ namespace Curvature.Kfac.Internals;
 
 /// <summary>
 /// One long-lived background thread that recomputes a <see cref="KroneckerBlockInverse{T}"/> from a snapshot of the
-/// factors. The owner copies the factors in with <see cref="Start"/>, and after completion takes the result with
+/// factors. The owner copies the factors in with <see cref="Start(ReadOnlySpan{T}, ReadOnlySpan{T}, DampingMode, double, double, bool)"/>, and after completion takes the result with
 /// <see cref="TryTake"/>, which swaps the finished inverse with the owner's (double buffering: the worker only ever
 /// writes an inverse the owner is not reading). Snapshot buffers, the result inverse and the thread are created once;
 /// a refresh allocates nothing (kernel scratch of the worker thread grows once, then is reused).
@@ -35,14 +35,18 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
         _core.RequestStop();
     }
 
-    /// <summary>True from <see cref="Start"/> until the result has been taken or discarded (owner's thread only).</summary>
+    /// <summary>True from <see cref="Start(ReadOnlySpan{T}, ReadOnlySpan{T}, DampingMode, double, double, bool)"/> until the result has been taken or discarded (owner's thread only).</summary>
     public bool InFlight { get; private set; }
 
     /// <summary>True when the job in flight has finished (successfully or not).</summary>
     public bool IsCompleted => _core.Done.IsSet;
 
     /// <summary>Copies the factors and starts the recomputation on the worker thread.</summary>
-    public void Start(ReadOnlySpan<T> g, ReadOnlySpan<T> a, KfacInverseOptions options)
+    public void Start(ReadOnlySpan<T> g, ReadOnlySpan<T> a, KfacInverseOptions options) =>
+        Start(g, a, options.Mode, options.Damping, options.MinDamping, options.RetryInDoublePrecision);
+
+    /// <summary>Copies the factors and starts the recomputation with settings passed one by one (allocation-free).</summary>
+    public void Start(ReadOnlySpan<T> g, ReadOnlySpan<T> a, DampingMode mode, double damping, double minDamping, bool retryInDoublePrecision)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (InFlight)
@@ -51,7 +55,7 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
         }
 
         InFlight = true;
-        _core.Start(g, a, options);
+        _core.Start(g, a, mode, damping, minDamping, retryInDoublePrecision);
     }
 
     /// <summary>Blocks until the job in flight (if any) has finished.</summary>
@@ -119,7 +123,10 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
         private readonly T[] _snapshotA;
         private readonly string _context;
         private readonly SemaphoreSlim _start = new(0);
-        private KfacInverseOptions? _options;
+        private DampingMode _mode;
+        private double _damping;
+        private double _minDamping;
+        private bool _retry;
         private Thread? _thread;
         private volatile bool _stopping;
 
@@ -141,11 +148,11 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
         /// <summary>The failure of the last job, if any.</summary>
         public Exception? Error { get; set; }
 
-        public void Start(ReadOnlySpan<T> g, ReadOnlySpan<T> a, KfacInverseOptions options)
+        public void Start(ReadOnlySpan<T> g, ReadOnlySpan<T> a, DampingMode mode, double damping, double minDamping, bool retry)
         {
             g.CopyTo(_snapshotG);
             a.CopyTo(_snapshotA);
-            _options = options;
+            (_mode, _damping, _minDamping, _retry) = (mode, damping, minDamping, retry);
             Error = null;
             Done.Reset();
             if (_thread is null)
@@ -191,7 +198,8 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
 
                 try
                 {
-                    Result.Compute(_backend, _snapshotG, _snapshotA, _options!, _context);
+                    Result.Prepare(_backend, _snapshotG, _snapshotA, _mode, _damping, _minDamping, _retry, _context, CancellationToken.None);
+                    Result.Commit();
                 }
 #pragma warning disable CA1031 // Every failure is handed to the owner's thread, never allowed to crash the process.
                 catch (Exception e)

@@ -255,14 +255,13 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
 
     public override void StartBackgroundRefresh(ReadOnlySpan<T> statistics, double damping)
     {
-        var options = KfacInverseOptions.Exact(0);
         for (int i = 0; i < _layouts.Length; i++)
         {
             var b = _layouts[i];
             var worker = _workers[i] ??= new BackgroundInverseWorker<T>(_backend, b.OutputSize, b.InputSize, _context);
             if (!worker.InFlight)
             {
-                worker.Start(G(statistics, i), A(statistics, i), options);
+                worker.Start(G(statistics, i), A(statistics, i), DampingMode.Exact, 0, 0, true);
             }
         }
     }
