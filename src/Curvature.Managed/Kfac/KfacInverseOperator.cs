@@ -48,10 +48,11 @@ public sealed class KfacInverseOperator<T> : ILinearOperator<T>
     /// <exception cref="MatrixNotPositiveDefiniteException">A damped factor is not positive definite.</exception>
     public void Recompute()
     {
+        Options.Validate();
         for (int i = 0; i < _inverses.Length; i++)
         {
             var b = _operator.Blocks[i];
-            _inverses[i].Compute(_operator.Backend, b.GradientStorage, b.InputStorage, Options, $"block {i} ({b.Layout.Layer.Name}, {b.Layout.Parameters})");
+            _inverses[i].Compute(_operator.Backend, b.GradientStorage, b.InputStorage, Options.Mode, Options.Damping, Options.MinDamping, Options.RetryInDoublePrecision, $"block {i} ({b.Layout.Layer.Name}, {b.Layout.Parameters})");
         }
     }
 

@@ -23,7 +23,9 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
     private readonly SemaphoreSlim _start = new(0);
     private readonly ManualResetEventSlim _done = new(true);
     private KroneckerBlockInverse<T> _result;
-    private KfacInverseOptions? _options;
+    private DampingMode _mode;
+    private double _damping;
+    private double _minDamping;
     private Exception? _error;
     private Thread? _thread;
     private volatile bool _stopping;
@@ -44,8 +46,9 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
     /// <summary>True when the job in flight has finished (successfully or not).</summary>
     public bool IsCompleted => _done.IsSet;
 
-    /// <summary>Copies the factors and starts the recomputation on the worker thread.</summary>
-    public void Start(ReadOnlySpan<T> g, ReadOnlySpan<T> a, KfacInverseOptions options)
+    /// <summary>Copies the factors and starts the recomputation with the given damping on the worker thread (no allocation
+    /// after the first call).</summary>
+    public void Start(ReadOnlySpan<T> g, ReadOnlySpan<T> a, DampingMode mode, double damping, double minDamping)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (InFlight)
@@ -55,7 +58,7 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
 
         g.CopyTo(_snapshotG);
         a.CopyTo(_snapshotA);
-        _options = options;
+        (_mode, _damping, _minDamping) = (mode, damping, minDamping);
         _error = null;
         _done.Reset();
         InFlight = true;
@@ -146,7 +149,7 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
 
             try
             {
-                _result.Compute(_backend, _snapshotG, _snapshotA, _options!, _context);
+                _result.Compute(_backend, _snapshotG, _snapshotA, _mode, _damping, _minDamping, retryInDoublePrecision: true, _context);
             }
 #pragma warning disable CA1031 // Every failure is handed to the owner's thread, never allowed to crash the process.
             catch (Exception e)

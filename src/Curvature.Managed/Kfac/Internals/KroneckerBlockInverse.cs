@@ -75,13 +75,21 @@ internal sealed class KroneckerBlockInverse<T>
         _beforeLastCompute = null;
     }
 
-    /// <summary>Recomputes from the factors; throws (leaving the previous inverse untouched) when a damped factor is not positive definite.</summary>
-    public void Compute(CurvatureBackend backend, ReadOnlySpan<T> g, ReadOnlySpan<T> a, KfacInverseOptions options, string context)
+    /// <summary>
+    /// Recomputes from the factors with damping <paramref name="damping"/> applied as <paramref name="mode"/> says (a failed
+    /// float Cholesky is retried in double when <paramref name="retryInDoublePrecision"/>, as curvlinops does); throws
+    /// (leaving the previous inverse untouched) when a damped factor is not positive definite. Allocates nothing.
+    /// </summary>
+    public void Compute(CurvatureBackend backend, ReadOnlySpan<T> g, ReadOnlySpan<T> a, DampingMode mode, double damping, double minDamping, bool retryInDoublePrecision, string context)
     {
-        options.Validate();
+        if (!double.IsFinite(damping) || damping < 0 || !double.IsFinite(minDamping) || minDamping < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(damping), damping, "The damping and its minimum must be finite and non-negative.");
+        }
+
         var previousDampings = Dampings;
         var back = _back;
-        if (options.Mode == DampingMode.Exact)
+        if (mode == DampingMode.Exact)
         {
             g.CopyTo(back.G);
             backend.SymmetricEigen(KroneckerKernels.View(back.G, _dOut, _dOut), Triangle.Lower, back.GValues);
@@ -91,25 +99,25 @@ internal sealed class KroneckerBlockInverse<T>
                 backend.SymmetricEigen(KroneckerKernels.View(back.A, _dIn, _dIn), Triangle.Lower, back.AValues);
             }
 
-            Dampings = new FactorDamping(options.Damping, 0);
+            Dampings = new FactorDamping(damping, 0);
         }
         else
         {
             double traceG = double.CreateChecked(FactorMath.Trace(g, _dOut));
             double traceA = _dIn > 0 ? double.CreateChecked(FactorMath.Trace(a, _dIn)) : 0;
-            var d = FactorDamping.For(options.Mode, options.Damping, options.MinDamping, traceG, _dOut, traceA, _dIn);
-            InvertDamped(backend, g, _dOut, d.Gradient, back.G, options.RetryInDoublePrecision, context, "gradient factor G");
+            var d = FactorDamping.For(mode, damping, minDamping, traceG, _dOut, traceA, _dIn);
+            InvertDamped(backend, g, _dOut, d.Gradient, back.G, retryInDoublePrecision, context, "gradient factor G");
             if (_dIn > 0)
             {
-                InvertDamped(backend, a, _dIn, d.Input, back.A, options.RetryInDoublePrecision, context, "input factor A");
+                InvertDamped(backend, a, _dIn, d.Input, back.A, retryInDoublePrecision, context, "input factor A");
             }
 
             Dampings = d;
         }
 
         _beforeLastCompute = (IsComputed, Mode, ExactDamping, previousDampings);
-        Mode = options.Mode;
-        ExactDamping = options.Damping;
+        Mode = mode;
+        ExactDamping = damping;
         (_front, _back) = (back, _front);
         IsComputed = true;
     }

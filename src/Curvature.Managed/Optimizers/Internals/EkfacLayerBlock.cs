@@ -222,12 +222,11 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
     public override void Refresh(CurvatureBackend backend, Span<T> statistics, double damping)
     {
         Array.Clear(_refreshedThisStep);
-        var options = KfacInverseOptions.Exact(0);
         try
         {
             for (int i = 0; i < _layouts.Length; i++)
             {
-                _bases[i].Compute(backend, G(statistics, i), A(statistics, i), options, _context);
+                _bases[i].Compute(backend, G(statistics, i), A(statistics, i), DampingMode.Exact, 0, 0, retryInDoublePrecision: true, _context);
                 _refreshedThisStep[i] = true;
                 InitialiseScalings(i, statistics);
             }
@@ -255,14 +254,13 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
 
     public override void StartBackgroundRefresh(ReadOnlySpan<T> statistics, double damping)
     {
-        var options = KfacInverseOptions.Exact(0);
         for (int i = 0; i < _layouts.Length; i++)
         {
             var b = _layouts[i];
             var worker = _workers[i] ??= new BackgroundInverseWorker<T>(_backend, b.OutputSize, b.InputSize, _context);
             if (!worker.InFlight)
             {
-                worker.Start(G(statistics, i), A(statistics, i), options);
+                worker.Start(G(statistics, i), A(statistics, i), DampingMode.Exact, 0, 0);
             }
         }
     }

@@ -149,7 +149,6 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
 
     public override void Refresh(CurvatureBackend backend, Span<T> statistics, double damping)
     {
-        var options = InverseOptions(damping);
         for (int i = 0; i < _layouts.Length; i++)
         {
             _refreshedThisStep[i] = false;
@@ -159,7 +158,7 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
         {
             for (int i = 0; i < _layouts.Length; i++)
             {
-                _inverses[i].Compute(backend, G(statistics, i), A(statistics, i), options, _context);
+                _inverses[i].Compute(backend, G(statistics, i), A(statistics, i), _dampingMode, damping, _minDamping, retryInDoublePrecision: true, _context);
                 _refreshedThisStep[i] = true;
             }
         }
@@ -189,14 +188,13 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
 
     public override void StartBackgroundRefresh(ReadOnlySpan<T> statistics, double damping)
     {
-        var options = InverseOptions(damping);
         for (int i = 0; i < _layouts.Length; i++)
         {
             var b = _layouts[i];
             var worker = _workers[i] ??= new BackgroundInverseWorker<T>(_backend, b.OutputSize, b.InputSize, _context);
             if (!worker.InFlight)
             {
-                worker.Start(G(statistics, i), A(statistics, i), options);
+                worker.Start(G(statistics, i), A(statistics, i), _dampingMode, damping, _minDamping);
             }
         }
     }
@@ -401,9 +399,6 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
 
         return values;
     }
-
-    private KfacInverseOptions InverseOptions(double damping) =>
-        new() { Damping = damping, Mode = _dampingMode, MinDamping = _minDamping };
 
     private ReadOnlySpan<T> G(ReadOnlySpan<T> statistics, int i) => statistics.Slice(_gOffset[i], _layouts[i].OutputSize * _layouts[i].OutputSize);
 
