@@ -453,8 +453,9 @@ public abstract class CurvatureOptimizer<T> : IDisposable
 
     /// <summary>
     /// Writes the optimizer's state (counters, damping, statistics, inverses or eigenbases, momentum, and the
-    /// optimizer-specific state) as a versioned, CRC-checked checkpoint. Background refreshes in flight are waited for
-    /// (their results are kept for the next step, not saved). The parameters are not part of it.
+    /// optimizer-specific state) as a versioned, CRC-checked checkpoint. Background refreshes in flight are waited for and
+    /// swapped in, as the next step would do, so the checkpoint holds them and an optimizer that loads it continues exactly
+    /// as this one (a failed refresh is still reported by the next step). The parameters are not part of it.
     /// </summary>
     public void Save(Stream destination)
     {
@@ -463,6 +464,11 @@ public abstract class CurvatureOptimizer<T> : IDisposable
         try
         {
             WaitForBlocks();
+            foreach (var b in _blocks)
+            {
+                b.SwapInFinishedRefresh(_statistics.AsSpan(b.StatisticsOffset, b.StatisticsLength));
+            }
+
             var w = new CheckpointWriter(destination, _checkpointKind, SchemaVersion);
             w.WriteString("elementType", typeof(T).Name);
             w.WriteString("model", ModelSignature());

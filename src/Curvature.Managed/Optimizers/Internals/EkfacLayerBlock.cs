@@ -267,6 +267,18 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
 
     public override bool CollectBackgroundRefresh(Span<T> committedStatistics)
     {
+        bool any = SwapInFinishedRefresh(committedStatistics);
+        if (_backgroundError is { } failed)
+        {
+            _backgroundError = null;
+            failed.Throw();
+        }
+
+        return any;
+    }
+
+    public override bool SwapInFinishedRefresh(Span<T> committedStatistics)
+    {
         bool any = false;
         for (int i = 0; i < _workers.Length; i++)
         {
@@ -282,12 +294,6 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
                     InitialiseScalings(i, committedStatistics);
                 }
             }
-        }
-
-        if (_backgroundError is { } failed)
-        {
-            _backgroundError = null;
-            failed.Throw();
         }
 
         return any;

@@ -201,12 +201,18 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
 
     public override bool CollectBackgroundRefresh(Span<T> committedStatistics)
     {
-        if (_backgroundError is { } pending)
+        bool any = SwapInFinishedRefresh(committedStatistics);
+        if (_backgroundError is { } failed)
         {
             _backgroundError = null;
-            pending.Throw();
+            failed.Throw();
         }
 
+        return any;
+    }
+
+    public override bool SwapInFinishedRefresh(Span<T> committedStatistics)
+    {
         bool any = false;
         for (int i = 0; i < _workers.Length; i++)
         {
@@ -221,12 +227,6 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
                     any = true;
                 }
             }
-        }
-
-        if (_backgroundError is { } failed)
-        {
-            _backgroundError = null;
-            failed.Throw();
         }
 
         return any;
