@@ -442,6 +442,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
             _damping = _options.Damping;
             _pendingLoss = double.NaN;
             _pendingPredictedChange = double.NaN;
+            _lastBatchSize = 1;
             StepCount = 0;
             OnReset();
         }
