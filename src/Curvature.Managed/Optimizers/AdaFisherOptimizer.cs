@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using Curvature.AdaFisher;
 using Curvature.Backends;
 using Curvature.Loss;
@@ -74,6 +75,8 @@ public sealed class AdaFisherOptimizer<T> : CurvatureOptimizer<T>
     }
 
     private protected override int RefreshPeriod => int.MaxValue;
+
+    private protected override long StateBytes => 3L * _moment.Length * Unsafe.SizeOf<T>();
 
     private AdaFisherLayerBlock<T> FactorBlock(string layer)
     {

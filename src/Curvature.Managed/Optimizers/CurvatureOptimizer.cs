@@ -234,7 +234,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
         {
             long size = Unsafe.SizeOf<T>();
             long statistics = 2L * _statistics.Length * size, inverses = 0, eigen = 0;
-            long work = ((long)_gradient.Length * 6 * size) + ((_productA?.Length ?? 0) + (_productB?.Length ?? 0) + _denseScratch.Length) * size;
+            long work = ((long)_gradient.Length * 6 * size) + ((_productA?.Length ?? 0) + (_productB?.Length ?? 0) + _denseScratch.Length) * size + StateBytes;
             foreach (var b in _blocks)
             {
                 var m = b.Memory;
@@ -602,6 +602,9 @@ public abstract class CurvatureOptimizer<T> : IDisposable
 
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>Bytes of optimizer-specific step state (counted with the workspaces, like the momentum).</summary>
+    private protected virtual long StateBytes => 0;
 
     /// <summary>Optimizer-specific step of the direction: by default <c>d = (C + λI)⁻¹ g</c> block by block.</summary>
     private protected virtual void ComputeDirection(ReadOnlySpan<T> statistics, ReadOnlySpan<T> gradient, Span<T> direction)
