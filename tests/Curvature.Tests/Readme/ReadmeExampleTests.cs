@@ -1,9 +1,10 @@
-using CommunityToolkit.HighPerformance;
-using Curvature.Models;
 using Curvature.Backends;
 using Curvature.Damping;
 using Curvature.Kfac;
 using Curvature.Loss;
+using Curvature.Models;
+using Curvature.Optimizers;
+using Curvature.Parameters;
 using Curvature.Tests.TestKit;
 using Xunit;
 
@@ -81,29 +82,44 @@ public class ReadmeExampleTests
     {
         CurvatureBackend backend = TestBackends.Get(backendName);
         var rng = new Random(3);
-        var a = new Span2D<double>(Fill(rng, 32 * 6), 32, 6);     // layer inputs [B, in]
-        var g = new Span2D<double>(Fill(rng, 32 * 3), 32, 3);     // gradients at the layer output [B, out]
-        var dW = new Span2D<double>(Fill(rng, 3 * 6), 3, 6);      // weight gradient [out, in]
-        var step = new double[3, 6];
+        double[] a = Fill(rng, 32 * 6), g = Fill(rng, 1 * 32 * 3);   // layer inputs [B, in]; loss gradients at the output [1, B, out]
+        double[] weight = Fill(rng, 3 * 6), dW = Fill(rng, 3 * 6);     // the layer's weight and its gradient [out, in]
+        double loss = 0.5;
+        var before = (double[])weight.Clone();
+        var gradient = (double[])dW.Clone();
 
         // ── README: training loop ──
-        var kfac = new KfacOptimizer<double>(backend, [(6, 3)], learningRate: 0.1,
-            new KfacPreconditionerOptions { Damping = 1e-3, EmaDecay = 0.95, InverseUpdatePeriod = 20 });
-        kfac.UpdateLayer(0, a, g);                 // running A and G (?SYRK)
-        kfac.ComputeStep(0, dW, step);             // step = −lr · G⁻¹ ∇W A⁻¹ (cached Cholesky inverses, ?GEMM)
-        // ── end ──
-
-        var natural = new double[3, 6];
-        kfac.NaturalGradientLayer(0, dW, natural);
-        for (int i = 0; i < 3; i++)
+        var model = new ModelSpec([LayerSpec.Linear("fc", inFeatures: 6, outFeatures: 3, bias: false)]);
+        var values = new ParameterSet();
+        values.Add("fc.weight", weight, 3, 6);                     // bound once: updated in place by Step
+        var grads = new ParameterSet();
+        grads.Add("fc.weight", dW, 3, 6);                          // the caller writes ∂L/∂W here before each step
+        using var kfac = new KfacOptimizer<double>(backend, model, values, grads, new KfacOptimizerOptions
         {
-            for (int j = 0; j < 6; j++)
-            {
-                Assert.Equal(-0.1 * natural[i, j], step[i, j], 1e-14);
-            }
+            LearningRate = 0.1, Momentum = 0, KlClip = null, Damping = 1e-3, DampingAdaptation = DampingAdaptation.Fixed, InverseUpdatePeriod = 20,
+        });
+        if (kfac.NeedsObservations)
+        {
+            kfac.Observe("fc", a, [32, 6], g, [1, 32, 3]);          // running A and G (?SYRK)
         }
 
-        Assert.NotEqual(0.0, natural[0, 0]);
+        kfac.Step(loss);                                           // W ← W − lr · G⁻¹ ∇W A⁻¹ (?POTRF/?POTRI, ?GEMM)
+        // ── end ──
+
+        // The same observation preconditions the same gradient in a second optimizer: W moved by −lr times that.
+        var twinGrads = new ParameterSet();
+        twinGrads.Add("fc.weight", gradient, 3, 6);
+        var twinValues = new ParameterSet();
+        twinValues.Add("fc.weight", (double[])before.Clone(), 3, 6);
+        using var twin = new KfacOptimizer<double>(backend, model, twinValues, twinGrads, kfac.Options);
+        twin.Observe("fc", a, [32, 6], g, [1, 32, 3]);
+        twin.Precondition();
+        for (int i = 0; i < weight.Length; i++)
+        {
+            Assert.Equal(before[i] + (-0.1 * gradient[i]), weight[i], 1e-14);
+        }
+
+        Assert.NotEqual(0.0, gradient[0]);
     }
 
     private static double[] Fill(Random rng, int n)
