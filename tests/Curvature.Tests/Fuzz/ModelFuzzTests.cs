@@ -1,6 +1,7 @@
 using CsCheck;
 using Curvature.Models;
-using Curvature.AdaFisher;
+using Curvature.Optimizers;
+using Curvature.Parameters;
 using Curvature.Backends;
 using Curvature.BlockFisher;
 using Curvature.BranchFactored;
@@ -173,100 +174,130 @@ public class ModelFuzzTests
         });
     }
 
-    /// <summary>One AdaFisher call: 0 observe, 1 step, 2 save/load round trip, 3 load a corrupted checkpoint; value kind; seed.</summary>
-    public sealed record AdaCall(int What, ValueKind Kind, int N, int Seed);
+    /// <summary>One optimizer call: 0 observe, 1 step, 2 save/load round trip, 3 load a corrupted checkpoint; value kind; seed.</summary>
+    public sealed record OptimizerCall(int What, ValueKind Kind, int N, int Seed);
+
+    /// <summary>The optimizers under test: K-FAC, EKFAC, AdaFisher (principled), AdaFisher (official-compatible).</summary>
+    public enum OptimizerKind
+    {
+        Kfac,
+        Ekfac,
+        AdaFisher,
+        AdaFisherOfficial,
+    }
 
     [Fact]
-    public void AdaFisher_ObserveStepSaveLoad_HostileSequences()
+    public void Optimizers_ObserveStepSaveLoad_HostileSequences()
     {
         var backends = AllBackends();
-        var calls = Gen.Select(Gen.Int[0, 3], Gen.Enum<ValueKind>(), Gen.Int[0, 3], Gen.Int).Select((w, k, n, s) => new AdaCall(w, k, n, s));
-        var gen = Gen.Select(Gen.Int[1, 4], Gen.Int[1, 3], Gen.Int[1, 6], Gen.Enum<AdaFisherMode>(), calls.Array[1, 8]);
+        var calls = Gen.Select(Gen.Int[0, 3], Gen.Enum<ValueKind>(), Gen.Int[0, 3], Gen.Int).Select((w, k, n, s) => new OptimizerCall(w, k, n, s));
+        var gen = Gen.Select(Gen.Int[1, 4], Gen.Int[1, 3], Gen.Int[1, 6], Gen.Enum<OptimizerKind>(), calls.Array[1, 8]);
         Fuzz.Check(gen, t =>
         {
-            var (inF, outF, extra, mode, sequence) = t;
-            var options = mode == AdaFisherMode.Principled
-                ? new AdaFisherOptions { BlockSize = 2, MaxBlocks = 2, FisherUpdateFrequency = 1 }
-                : AdaFisherOptions.Official(tCov: 1, weightDecay: 1e-3);
-            var setups = backends.Select(b => Setup(b, options, inF, outF, extra)).ToArray();
-            foreach (var drawn in sequence)
+            var (inF, outF, extra, kind, sequence) = t;
+            var setups = backends.Select(b => Setup(b, kind, inF, outF, extra)).ToArray();
+            try
             {
-                var call = drawn;
-                var outcomes = new string?[backends.Length];
-                for (int i = 0; i < backends.Length; i++)
+                foreach (var call in sequence)
                 {
-                    var (opt, parameters) = setups[i];
-                    var rng = new Random(call.Seed);
-
-                    // Not fuzzed here: AdaFisher commits factors that overflow for finite inputs near the range limit
-                    // (then SaveState writes what LoadState refuses); its state layer is being rewritten separately.
-                    call = call.Kind is ValueKind.Huge or ValueKind.Mixed ? call with { Kind = ValueKind.Normal } : call;
-                    byte[] before = Saved(opt.SaveState);
-                    double[][] values = [.. parameters.Select(p => p.Values.ToArray())];
-                    outcomes[i] = Outcome(() =>
+                    var outcomes = new string?[backends.Length];
+                    for (int i = 0; i < backends.Length; i++)
                     {
-                        switch (call.What)
+                        var (opt, values, gradients) = setups[i];
+                        var rng = new Random(call.Seed);
+                        byte[] before = Saved(opt.Save);
+                        double[][] valuesBefore = [.. values.Select(v => v.ToArray())];
+                        outcomes[i] = Outcome(() =>
                         {
-                            case 0:
-                                opt.Observe("fc", Values<double>(rng, call.N * inF, call.Kind), [call.N, inF], Values<double>(rng, call.N * outF, call.Kind));
-                                break;
-                            case 1:
-                                foreach (var p in parameters)
-                                {
-                                    Values<double>(rng, p.Length, call.Kind).CopyTo(p.Gradient.Span);
-                                }
+                            switch (call.What)
+                            {
+                                case 0:
+                                    opt.Observe("fc", Values<double>(rng, call.N * inF, call.Kind), [call.N, inF], Values<double>(rng, call.N * outF, call.Kind), [1, call.N, outF]);
+                                    break;
+                                case 1:
+                                    foreach (var g in gradients)
+                                    {
+                                        Values<double>(rng, g.Length, call.Kind).CopyTo(g, 0);
+                                    }
 
-                                opt.Step();
-                                break;
-                            case 2:
-                                var (copy, _) = Setup(backends[i], options, inF, outF, extra);
-                                copy.LoadState(new MemoryStream(before));
-                                Assert.True(before.AsSpan().SequenceEqual(Saved(copy.SaveState)), $"{backends[i].Name}: AdaFisher Save→Load is not the identity");
-                                break;
-                            default:
-                                // Into a separate optimizer: an edit that passes every check (a huge but finite moment) is
-                                // a legal state, but one this sequence should not continue from (AdaFisher commits its block
-                                // Fisher before the preconditioned gradient is known to be finite; reported separately).
-                                var (target, _) = Setup(backends[i], options, inF, outF, extra);
-                                target.LoadState(new MemoryStream(before));
-                                LoadCorrupted(Corrupt(before, call.Seed & 3, call.Seed >> 2, call.Seed >> 5), target.LoadState, target.SaveState, $"AdaFisher {call}");
-                                break;
+                                    opt.Step(1.0);
+                                    break;
+                                case 2:
+                                    var (copy, _, _) = Setup(backends[i], kind, inF, outF, extra);
+                                    using (copy)
+                                    {
+                                        copy.Load(new MemoryStream(before));
+                                        Assert.True(before.AsSpan().SequenceEqual(Saved(copy.Save)), $"{backends[i].Name}: {kind} Save→Load is not the identity");
+                                    }
+
+                                    break;
+                                default:
+                                    var (target, _, _) = Setup(backends[i], kind, inF, outF, extra);
+                                    using (target)
+                                    {
+                                        target.Load(new MemoryStream(before));
+                                        LoadCorrupted(Corrupt(before, call.Seed & 3, call.Seed >> 2, call.Seed >> 5), target.Load, target.Save, $"{kind} {call}");
+                                    }
+
+                                    break;
+                            }
+                        });
+                        byte[] after = Saved(opt.Save);
+                        if (outcomes[i] is not null)
+                        {
+                            Assert.True(before.AsSpan().SequenceEqual(after), $"{backends[i].Name}: rejected {kind} call changed the state ({outcomes[i]}, {call})");
+                            for (int p = 0; p < values.Length; p++)
+                            {
+                                Assert.True(valuesBefore[p].AsSpan().SequenceEqual(values[p]), $"{backends[i].Name}: rejected call changed parameter {p} ({call})");
+                            }
                         }
-                    });
-                    byte[] after = Saved(opt.SaveState);
-                    if (outcomes[i] is not null)
-                    {
-                        Assert.True(before.AsSpan().SequenceEqual(after), $"{backends[i].Name}: rejected AdaFisher call changed the state ({outcomes[i]}, {call})");
-                        for (int p = 0; p < parameters.Length; p++)
+
+                        foreach (var v in values)
                         {
-                            Assert.True(values[p].AsSpan().SequenceEqual(parameters[p].Values.Span), $"{backends[i].Name}: rejected call changed parameter {p} ({call})");
+                            Assert.True(HostileValues.AllFinite<double>(v), $"{backends[i].Name}: non-finite parameter values after {outcomes[i] ?? "accepted"} {call}");
+                        }
+
+                        var (probe, _, _) = Setup(backends[i], kind, inF, outF, extra);
+                        using (probe)
+                        {
+                            probe.Load(new MemoryStream(after)); // the committed state is loadable (finite and consistent)
                         }
                     }
 
-                    foreach (var p in parameters)
-                    {
-                        Assert.True(HostileValues.AllFinite<double>(p.Values.Span), $"{backends[i].Name}: non-finite parameter values after {outcomes[i] ?? "accepted"} {call}");
-                    }
-
-                    var (probe, _) = Setup(backends[i], options, inF, outF, extra);
-                    probe.LoadState(new MemoryStream(after)); // the committed state is loadable (finite and consistent)
+                    SameOutcome(outcomes, backends, call);
                 }
-
-                // Observe may be refused as 'not needed' identically; outcomes must agree.
-                SameOutcome(outcomes, backends, call);
+            }
+            finally
+            {
+                foreach (var (opt, _, _) in setups)
+                {
+                    opt.Dispose();
+                }
             }
         });
     }
 
-    private static (AdaFisherOptimizer<double> Optimizer, AdaFisherParameter<double>[] Parameters) Setup(CurvatureBackend backend, AdaFisherOptions options, int inF, int outF, int extra)
+    private static (CurvatureOptimizer<double> Optimizer, double[][] Values, double[][] Gradients) Setup(CurvatureBackend backend, OptimizerKind kind, int inF, int outF, int extra)
     {
         var rng = new Random(17);
-        var opt = new AdaFisherOptimizer<double>(backend, options);
-        var weight = new AdaFisherParameter<double>("fc.weight", Values<double>(rng, inF * outF, ValueKind.Normal), new double[inF * outF]);
-        var bias = new AdaFisherParameter<double>("fc.bias", Values<double>(rng, outF, ValueKind.Normal), new double[outF]);
-        var other = new AdaFisherParameter<double>("extra", Values<double>(rng, extra, ValueKind.Normal), new double[extra]);
-        opt.AddLinear("fc", inF, outF, weight, bias);
-        opt.AddParameter(other);
-        return (opt, [weight, bias, other]);
+        var model = new ModelSpec([LayerSpec.Linear("fc", inF, outF), LayerSpec.Parameter("extra", extra)]);
+        var values = new ParameterSet();
+        var gradients = new ParameterSet();
+        var v = model.Parameters.Select(p => Values<double>(rng, p.Length, ValueKind.Normal)).ToArray();
+        var g = model.Parameters.Select(p => new double[p.Length]).ToArray();
+        for (int i = 0; i < v.Length; i++)
+        {
+            values.Add(model.Parameters[i].Name, v[i], model.Parameters[i].Shape);
+            gradients.Add(model.Parameters[i].Name, g[i], model.Parameters[i].Shape);
+        }
+
+        CurvatureOptimizer<double> opt = kind switch
+        {
+            OptimizerKind.Kfac => new KfacOptimizer<double>(backend, model, values, gradients, new KfacOptimizerOptions { InverseUpdatePeriod = 2 }),
+            OptimizerKind.Ekfac => new EkfacOptimizer<double>(backend, model, values, gradients, new EkfacOptimizerOptions { EigenbasisUpdatePeriod = 2 }),
+            OptimizerKind.AdaFisher => new AdaFisherOptimizer<double>(backend, model, values, gradients),
+            _ => new AdaFisherOptimizer<double>(backend, model, values, gradients, AdaFisherOptimizerOptions.Official(tCov: 1, weightDecay: 1e-3)),
+        };
+        return (opt, v, g);
     }
 }

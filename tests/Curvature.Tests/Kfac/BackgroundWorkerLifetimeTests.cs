@@ -1,13 +1,13 @@
 using System.Runtime.CompilerServices;
-using CommunityToolkit.HighPerformance;
 using Curvature.Backends.Managed;
-using Curvature.Damping;
-using Curvature.Kfac;
+using Curvature.Models;
+using Curvature.Optimizers;
+using Curvature.Parameters;
 using Xunit;
 
 namespace Curvature.Tests.Kfac;
 
-/// <summary>A background refresh thread does not outlive a preconditioner nobody references, even without Dispose.</summary>
+/// <summary>A background refresh thread does not outlive an optimizer nobody references, even without Dispose.</summary>
 [Collection(ThreadCountCollection.Name)]
 public class BackgroundWorkerLifetimeTests
 {
@@ -33,14 +33,23 @@ public class BackgroundWorkerLifetimeTests
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int CreateAndDrop(int count)
     {
-        var options = new KfacPreconditionerOptions { InverseRefresh = KfacInverseRefresh.Background, InverseUpdatePeriod = 1, Damping = 0.1 };
-        var owners = new List<KfacLayerPreconditioner<double>>();
-        var a = new double[,] { { 1, 2, 3 }, { 0, 1, 0 } };
-        var g = new double[,] { { 1, 0 }, { 0.5, 1 } };
+        var options = new KfacOptimizerOptions { Refresh = RefreshMode.Background, InverseUpdatePeriod = 1, Damping = 0.1 };
+        var model = new ModelSpec([LayerSpec.Linear("fc", 3, 2, bias: false)]);
+        var owners = new List<KfacOptimizer<double>>();
+        double[] a = [1, 2, 3, 0, 1, 0], g = [1, 0, 0.5, 1];
         for (int i = 0; i < count; i++)
         {
-            var p = new KfacLayerPreconditioner<double>(ManagedBackend.Shared, 3, 2, options);
-            p.Update(new ReadOnlySpan2D<double>(a), new ReadOnlySpan2D<double>(g)); // starts the worker thread
+            var values = new ParameterSet();
+            values.Add("fc.weight", new double[6], 2, 3);
+            var gradients = new ParameterSet();
+            gradients.Add("fc.weight", new double[] { 0.1, 0, 0, 0, 0.1, 0 }, 2, 3);
+            var p = new KfacOptimizer<double>(ManagedBackend.Shared, model, values, gradients, options);
+            for (int step = 0; step < 2; step++)
+            {
+                p.Observe("fc", a, [2, 3], g, [1, 2, 2]);
+                p.Step(1.0); // the second step starts the worker thread
+            }
+
             owners.Add(p);
         }
 

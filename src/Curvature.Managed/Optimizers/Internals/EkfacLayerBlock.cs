@@ -268,6 +268,24 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
 
     public override bool CollectBackgroundRefresh(Span<T> committedStatistics)
     {
+        if (_backgroundError is { } pending)
+        {
+            _backgroundError = null;
+            pending.Throw();
+        }
+
+        bool any = SwapInFinishedRefresh(committedStatistics);
+        if (_backgroundError is { } failed)
+        {
+            _backgroundError = null;
+            failed.Throw();
+        }
+
+        return any;
+    }
+
+    public override bool SwapInFinishedRefresh(Span<T> committedStatistics)
+    {
         bool any = false;
         for (int i = 0; i < _workers.Length; i++)
         {
@@ -283,12 +301,6 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
                     InitialiseScalings(i, committedStatistics);
                 }
             }
-        }
-
-        if (_backgroundError is { } failed)
-        {
-            _backgroundError = null;
-            failed.Throw();
         }
 
         return any;

@@ -208,6 +208,18 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
             pending.Throw();
         }
 
+        bool any = SwapInFinishedRefresh(committedStatistics);
+        if (_backgroundError is { } failed)
+        {
+            _backgroundError = null;
+            failed.Throw();
+        }
+
+        return any;
+    }
+
+    public override bool SwapInFinishedRefresh(Span<T> committedStatistics)
+    {
         bool any = false;
         for (int i = 0; i < _workers.Length; i++)
         {
@@ -222,12 +234,6 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
                     any = true;
                 }
             }
-        }
-
-        if (_backgroundError is { } failed)
-        {
-            _backgroundError = null;
-            failed.Throw();
         }
 
         return any;

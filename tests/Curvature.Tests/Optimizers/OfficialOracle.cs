@@ -1,4 +1,4 @@
-namespace Curvature.Tests.AdaFisher;
+namespace Curvature.Tests.Optimizers;
 
 /// <summary>
 /// An independent, deliberately plain float64 transcription of FORMAT.md section 5 (the official AdaFisher rule):
