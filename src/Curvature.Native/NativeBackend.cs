@@ -311,7 +311,7 @@ public sealed unsafe class NativeBackend : CurvatureBackend
 
         if (info == 0)
         {
-            TransposeInPlace(a); // eigenvectors: rows of the row-major buffer → columns
+            SymmetricStorage.TransposeInPlace(a); // eigenvectors: rows of the row-major buffer → columns
         }
 
         return info;
@@ -341,7 +341,7 @@ public sealed unsafe class NativeBackend : CurvatureBackend
 
         if (info == 0)
         {
-            TransposeInPlace(a);
+            SymmetricStorage.TransposeInPlace(a);
         }
 
         return info;
@@ -429,18 +429,6 @@ public sealed unsafe class NativeBackend : CurvatureBackend
             {
                 ref T v = ref c.At(i, j);
                 v = T.IsZero(beta) ? T.Zero : beta * v;
-            }
-        }
-    }
-
-    private static void TransposeInPlace<T>(MatrixRef<T> a)
-    {
-        int n = a.Rows;
-        for (int i = 0; i < n; i++)
-        {
-            for (int j = i + 1; j < n; j++)
-            {
-                (a.At(i, j), a.At(j, i)) = (a.At(j, i), a.At(i, j));
             }
         }
     }
