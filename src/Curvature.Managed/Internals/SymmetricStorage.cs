@@ -9,64 +9,92 @@ namespace Curvature.Internals;
 /// <summary>
 /// O(n²) helpers on row-major symmetric storage shared by all backends: the mirror after ?POTRI, the in-place
 /// transpose after ?SYEVD, the eigenvector sign rule and the non-finite screen before ?POTRF/?SYEVD. They run next to
-/// O(n³) routines on the same matrix, so each makes one cache-friendly pass: tiles of 32 × 32 that stay in L1, 4 × 4
-/// register blocks transposed with vector shuffles, rows streamed with vector loads.
+/// O(n³) routines on the same matrix, so each makes one cache-friendly pass: transposes stream bands of whole cache
+/// lines through 4 × 4 register blocks transposed with vector shuffles, row scans use vector loads.
 /// </summary>
 /// <remarks>Every helper gives bit-identical results to its plain element-by-element definition (they only move,
 /// negate or test elements).</remarks>
 [SkipLocalsInit]
 internal static unsafe class SymmetricStorage
 {
-    /// <summary>Tile order of the blocked transposes: a tile pair (2 × 32 rows of 32 elements) stays in L1.</summary>
-    private const int Tile = 32;
-
-    /// <summary>Order of the register blocks.</summary>
+    /// <summary>Order of the register blocks (4 × 4 transposes in vector registers).</summary>
     private const int Block = 4;
+
+    /// <summary>Micro-tile width along the streamed rows: two register blocks.</summary>
+    private const int StreamStep = 8;
 
     /// <summary>Copies the given triangle into the other one, making the matrix fully symmetric:
     /// <c>a[j, i] = a[i, j]</c> for j &lt; i (<paramref name="fromLower"/>) or <c>a[i, j] = a[j, i]</c>.</summary>
-    /// <remarks>32 × 32 tiles, 4 × 4 register blocks inside them (read four rows of the source triangle, transpose
-    /// in registers, write four rows of the other one).</remarks>
+    /// <remarks>The destination is written a band of rows at a time (as many rows as one cache line holds elements),
+    /// streamed along those rows in micro-tiles of 4 × 4 register blocks, so every source line read and every
+    /// destination line written is used whole while it is in L1. This order also avoids the cache-set conflicts a
+    /// square-tiled transpose suffers when the row stride is a power of two (n = 512, 1024: rows 4 KiB apart).</remarks>
     public static void Mirror<T>(MatrixRef<T> a, bool fromLower)
-        where T : unmanaged
-    {
-        int n = a.Rows;
-        nint s = a.Stride;
-        ref T origin = ref a.Origin;
-        for (int ib = 0; ib < n; ib += Tile)
-        {
-            int iEnd = Math.Min(ib + Tile, n);
-            for (int jb = 0; jb <= ib; jb += Tile)
-            {
-                int jEnd = Math.Min(jb + Tile, n);
+        where T : unmanaged =>
+        TransposeTriangle(ref a.Origin, a.Stride, ref a.Origin, a.Stride, a.Rows, fromLower, diagonal: false);
 
-                // Tile of the lower triangle: rows ib..iEnd, columns jb..jEnd (strictly below the diagonal).
-                for (int i = ib; i < iEnd; i += Block)
+    /// <summary>Writes the transpose of one triangle of <paramref name="source"/> into the other triangle of
+    /// <paramref name="destination"/> (same order n, separate storage), diagonal included:
+    /// <c>destination[j, i] = source[i, j]</c> for j ≤ i (<paramref name="fromLower"/>) or for j ≥ i. Nothing else
+    /// of <paramref name="destination"/> is written.</summary>
+    public static void CopyTransposedTriangle<T>(MatrixRef<T> source, MatrixRef<T> destination, bool fromLower)
+        where T : unmanaged =>
+        TransposeTriangle(ref source.Origin, source.Stride, ref destination.Origin, destination.Stride, source.Rows, fromLower, diagonal: true);
+
+    /// <summary>dst[r, c] = src[c, r] for c &gt; r (<paramref name="fromLower"/>: the destination's upper triangle) or for
+    /// c &lt; r (its lower triangle); the diagonal too when <paramref name="diagonal"/> is set.</summary>
+    private static void TransposeTriangle<T>(ref T src, nint ss, ref T dst, nint ds, int n, bool fromLower, bool diagonal)
+    {
+        int band = BandRows<T>();
+        int d = diagonal ? 0 : 1;
+        for (int rb = 0; rb < n; rb += band)
+        {
+            int rows = Math.Min(band, n - rb);
+            if (fromLower)
+            {
+                // Destination rows rb.. of the upper triangle, columns right of the band's diagonal tile.
+                int c = rb + band;
+                if (rows == band)
                 {
-                    int rows = Math.Min(Block, iEnd - i);
-                    for (int j = jb; j < jEnd && j < i + rows - 1; j += Block)
+                    for (; c + StreamStep <= n; c += StreamStep)
                     {
-                        int cols = Math.Min(Block, jEnd - j);
-                        bool full = rows == Block && cols == Block && j + Block <= i; // entirely below the diagonal
-                        if (fromLower)
-                        {
-                            if (full)
-                            {
-                                TransposeBlock(ref Unsafe.Add(ref origin, (i * s) + j), ref Unsafe.Add(ref origin, (j * s) + i), s);
-                            }
-                            else
-                            {
-                                CopyStrictLowerTransposed(ref origin, s, i, rows, j, cols, toUpper: true);
-                            }
-                        }
-                        else if (full)
-                        {
-                            TransposeBlock(ref Unsafe.Add(ref origin, (j * s) + i), ref Unsafe.Add(ref origin, (i * s) + j), s);
-                        }
-                        else
-                        {
-                            CopyStrictLowerTransposed(ref origin, s, i, rows, j, cols, toUpper: false);
-                        }
+                        // dst (rb + x, c + y) = src (c + y, rb + x): source rows c.., columns rb.. (whole lines).
+                        TransposeTile(ref Unsafe.Add(ref src, (c * ss) + rb), ss, StreamStep, band, ref Unsafe.Add(ref dst, (rb * ds) + c), ds);
+                    }
+                }
+
+                // The band's diagonal tile, then the columns past the last whole micro-tile.
+                for (int r = rb; r < rb + rows; r++)
+                {
+                    for (int cc = r + d; cc < Math.Min(rb + band, n); cc++)
+                    {
+                        Unsafe.Add(ref dst, (r * ds) + cc) = Unsafe.Add(ref src, (cc * ss) + r);
+                    }
+
+                    for (int cc = Math.Max(c, r + d); cc < n; cc++)
+                    {
+                        Unsafe.Add(ref dst, (r * ds) + cc) = Unsafe.Add(ref src, (cc * ss) + r);
+                    }
+                }
+            }
+            else
+            {
+                // Destination rows rb.. of the lower triangle, columns left of the band's diagonal tile.
+                int c = 0;
+                if (rows == band)
+                {
+                    for (; c + StreamStep <= rb; c += StreamStep)
+                    {
+                        // dst (rb + x, c + y) = src (c + y, rb + x).
+                        TransposeTile(ref Unsafe.Add(ref src, (c * ss) + rb), ss, StreamStep, band, ref Unsafe.Add(ref dst, (rb * ds) + c), ds);
+                    }
+                }
+
+                for (int r = rb; r < rb + rows; r++)
+                {
+                    for (int cc = c; cc < r + 1 - d; cc++)
+                    {
+                        Unsafe.Add(ref dst, (r * ds) + cc) = Unsafe.Add(ref src, (cc * ss) + r);
                     }
                 }
             }
@@ -74,46 +102,74 @@ internal static unsafe class SymmetricStorage
     }
 
     /// <summary>Transposes the square matrix in place (<c>a[i, j] ↔ a[j, i]</c>).</summary>
-    /// <remarks>Pairs of 32 × 32 tiles across the diagonal, swapped as 4 × 4 register blocks (load both blocks,
-    /// transpose both in registers, store each in the other's place).</remarks>
+    /// <remarks>The upper triangle is swept a band of rows at a time (as many rows as one cache line holds elements),
+    /// streamed along those rows; each micro-tile is swapped with its mirror image below the diagonal as 4 × 4
+    /// register blocks, so both sides use whole cache lines (see <see cref="Mirror{T}"/>).</remarks>
     public static void TransposeInPlace<T>(MatrixRef<T> a)
         where T : unmanaged
     {
         int n = a.Rows;
         nint s = a.Stride;
         ref T origin = ref a.Origin;
-        for (int ib = 0; ib < n; ib += Tile)
+        int band = BandRows<T>();
+        for (int rb = 0; rb < n; rb += band)
         {
-            int iEnd = Math.Min(ib + Tile, n);
-            for (int jb = ib; jb < n; jb += Tile)
+            int rows = Math.Min(band, n - rb);
+            int c = rb + band;
+            if (rows == band)
             {
-                int jEnd = Math.Min(jb + Tile, n);
-                for (int i = ib; i < iEnd; i += Block)
+                for (; c + StreamStep <= n; c += StreamStep)
                 {
-                    int rows = Math.Min(Block, iEnd - i);
-                    int jStart = jb == ib ? i : jb; // on a diagonal tile, blocks on and above the block diagonal
-                    for (int j = jStart; j < jEnd; j += Block)
-                    {
-                        int cols = Math.Min(Block, jEnd - j);
-                        if (rows == Block && cols == Block && j >= i + Block)
-                        {
-                            SwapTransposedBlocks(ref Unsafe.Add(ref origin, (i * s) + j), ref Unsafe.Add(ref origin, (j * s) + i), s);
-                        }
-                        else
-                        {
-                            // A diagonal or edge block: element swaps above its diagonal.
-                            for (int r = i; r < i + rows; r++)
-                            {
-                                for (int c = Math.Max(j, r + 1); c < j + cols; c++)
-                                {
-                                    ref T x = ref Unsafe.Add(ref origin, (r * s) + c);
-                                    ref T y = ref Unsafe.Add(ref origin, (c * s) + r);
-                                    (x, y) = (y, x);
-                                }
-                            }
-                        }
-                    }
+                    // X = rows rb.., columns c.. (band × 8); Y = rows c.., columns rb.. (8 × band).
+                    SwapTile(ref Unsafe.Add(ref origin, (rb * s) + c), band, StreamStep, ref Unsafe.Add(ref origin, (c * s) + rb), s);
                 }
+            }
+
+            // The band's diagonal tile and the columns past the last whole micro-tile, element by element.
+            for (int r = rb; r < rb + rows; r++)
+            {
+                for (int cc = r + 1; cc < Math.Min(rb + band, n); cc++)
+                {
+                    Swap(ref Unsafe.Add(ref origin, (r * s) + cc), ref Unsafe.Add(ref origin, (cc * s) + r));
+                }
+
+                for (int cc = Math.Max(c, r + 1); cc < n; cc++)
+                {
+                    Swap(ref Unsafe.Add(ref origin, (r * s) + cc), ref Unsafe.Add(ref origin, (cc * s) + r));
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Swap<T>(ref T x, ref T y) => (x, y) = (y, x);
+
+    /// <summary>Rows per band of the streamed transposes: one cache line of elements (8 doubles, 16 floats).</summary>
+    private static int BandRows<T>() => Math.Max(StreamStep, 64 / Unsafe.SizeOf<T>());
+
+    /// <summary>dst[x, y] = src[y, x] for a <paramref name="srcRows"/> × <paramref name="srcCols"/> source tile
+    /// (both multiples of 4), as 4 × 4 register blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TransposeTile<T>(ref T src, nint ss, int srcRows, int srcCols, ref T dst, nint ds)
+    {
+        for (int y = 0; y < srcRows; y += Block)
+        {
+            for (int x = 0; x < srcCols; x += Block)
+            {
+                TransposeBlock(ref Unsafe.Add(ref src, (y * ss) + x), ss, ref Unsafe.Add(ref dst, (x * ds) + y), ds);
+            }
+        }
+    }
+
+    /// <summary>Swaps the <paramref name="rows"/> × <paramref name="cols"/> tile X with the tile Y, each transposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SwapTile<T>(ref T x, int rows, int cols, ref T y, nint s)
+    {
+        for (int r = 0; r < rows; r += Block)
+        {
+            for (int c = 0; c < cols; c += Block)
+            {
+                SwapTransposedBlocks(ref Unsafe.Add(ref x, (r * s) + c), ref Unsafe.Add(ref y, (c * s) + r), s);
             }
         }
     }
@@ -408,42 +464,21 @@ internal static unsafe class SymmetricStorage
         }
     }
 
-    /// <summary>Element copies of the strictly lower part of a (partial or diagonal) block rows i.., columns j.. to the
-    /// mirrored positions (<paramref name="toUpper"/>) or back.</summary>
-    private static void CopyStrictLowerTransposed<T>(ref T origin, nint s, int i, int rows, int j, int cols, bool toUpper)
-    {
-        for (int r = i; r < i + rows; r++)
-        {
-            int cEnd = Math.Min(j + cols, r);
-            for (int c = j; c < cEnd; c++)
-            {
-                if (toUpper)
-                {
-                    Unsafe.Add(ref origin, (c * s) + r) = Unsafe.Add(ref origin, (r * s) + c);
-                }
-                else
-                {
-                    Unsafe.Add(ref origin, (r * s) + c) = Unsafe.Add(ref origin, (c * s) + r);
-                }
-            }
-        }
-    }
-
-    /// <summary>dst[c, r] = src[r, c] for a 4 × 4 block (rows <paramref name="s"/> apart in both).</summary>
+    /// <summary>dst[c, r] = src[r, c] for a 4 × 4 block (source rows <paramref name="ss"/> apart, destination rows <paramref name="ds"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TransposeBlock<T>(ref T src, ref T dst, nint s)
+    private static void TransposeBlock<T>(ref T src, nint ss, ref T dst, nint ds)
     {
         if (typeof(T) == typeof(double) && Avx.IsSupported)
         {
             ref double sd = ref Unsafe.As<T, double>(ref src);
             ref double dd = ref Unsafe.As<T, double>(ref dst);
             Transpose4(
-                Vector256.LoadUnsafe(ref sd), Vector256.LoadUnsafe(ref sd, (nuint)s), Vector256.LoadUnsafe(ref sd, (nuint)(2 * s)), Vector256.LoadUnsafe(ref sd, (nuint)(3 * s)),
+                Vector256.LoadUnsafe(ref sd), Vector256.LoadUnsafe(ref sd, (nuint)ss), Vector256.LoadUnsafe(ref sd, (nuint)(2 * ss)), Vector256.LoadUnsafe(ref sd, (nuint)(3 * ss)),
                 out var c0, out var c1, out var c2, out var c3);
             c0.StoreUnsafe(ref dd);
-            c1.StoreUnsafe(ref dd, (nuint)s);
-            c2.StoreUnsafe(ref dd, (nuint)(2 * s));
-            c3.StoreUnsafe(ref dd, (nuint)(3 * s));
+            c1.StoreUnsafe(ref dd, (nuint)ds);
+            c2.StoreUnsafe(ref dd, (nuint)(2 * ds));
+            c3.StoreUnsafe(ref dd, (nuint)(3 * ds));
             return;
         }
 
@@ -452,27 +487,27 @@ internal static unsafe class SymmetricStorage
             ref float sf = ref Unsafe.As<T, float>(ref src);
             ref float df = ref Unsafe.As<T, float>(ref dst);
             Transpose4(
-                Vector128.LoadUnsafe(ref sf), Vector128.LoadUnsafe(ref sf, (nuint)s), Vector128.LoadUnsafe(ref sf, (nuint)(2 * s)), Vector128.LoadUnsafe(ref sf, (nuint)(3 * s)),
+                Vector128.LoadUnsafe(ref sf), Vector128.LoadUnsafe(ref sf, (nuint)ss), Vector128.LoadUnsafe(ref sf, (nuint)(2 * ss)), Vector128.LoadUnsafe(ref sf, (nuint)(3 * ss)),
                 out var c0, out var c1, out var c2, out var c3);
             c0.StoreUnsafe(ref df);
-            c1.StoreUnsafe(ref df, (nuint)s);
-            c2.StoreUnsafe(ref df, (nuint)(2 * s));
-            c3.StoreUnsafe(ref df, (nuint)(3 * s));
+            c1.StoreUnsafe(ref df, (nuint)ds);
+            c2.StoreUnsafe(ref df, (nuint)(2 * ds));
+            c3.StoreUnsafe(ref df, (nuint)(3 * ds));
             return;
         }
 
         // Portable: 16 loads into locals, then 16 stores.
         T a00 = src, a01 = Unsafe.Add(ref src, 1), a02 = Unsafe.Add(ref src, 2), a03 = Unsafe.Add(ref src, 3);
-        ref T r1 = ref Unsafe.Add(ref src, s);
+        ref T r1 = ref Unsafe.Add(ref src, ss);
         T a10 = r1, a11 = Unsafe.Add(ref r1, 1), a12 = Unsafe.Add(ref r1, 2), a13 = Unsafe.Add(ref r1, 3);
-        ref T r2 = ref Unsafe.Add(ref src, 2 * s);
+        ref T r2 = ref Unsafe.Add(ref src, 2 * ss);
         T a20 = r2, a21 = Unsafe.Add(ref r2, 1), a22 = Unsafe.Add(ref r2, 2), a23 = Unsafe.Add(ref r2, 3);
-        ref T r3 = ref Unsafe.Add(ref src, 3 * s);
+        ref T r3 = ref Unsafe.Add(ref src, 3 * ss);
         T a30 = r3, a31 = Unsafe.Add(ref r3, 1), a32 = Unsafe.Add(ref r3, 2), a33 = Unsafe.Add(ref r3, 3);
         Store4(ref dst, a00, a10, a20, a30);
-        Store4(ref Unsafe.Add(ref dst, s), a01, a11, a21, a31);
-        Store4(ref Unsafe.Add(ref dst, 2 * s), a02, a12, a22, a32);
-        Store4(ref Unsafe.Add(ref dst, 3 * s), a03, a13, a23, a33);
+        Store4(ref Unsafe.Add(ref dst, ds), a01, a11, a21, a31);
+        Store4(ref Unsafe.Add(ref dst, 2 * ds), a02, a12, a22, a32);
+        Store4(ref Unsafe.Add(ref dst, 3 * ds), a03, a13, a23, a33);
     }
 
     /// <summary>Swaps the 4 × 4 blocks at x and y, each transposed (x ← yᵀ, y ← xᵀ).</summary>

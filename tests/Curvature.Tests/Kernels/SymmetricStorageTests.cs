@@ -23,6 +23,13 @@ public class SymmetricStorageTests
     }
 
     [Fact]
+    public void CopyTransposedTriangle_BitIdenticalToDefinition_AndWritesNothingElse()
+    {
+        RunCopyTransposed<double>();
+        RunCopyTransposed<float>();
+    }
+
+    [Fact]
     public void TransposeInPlace_BitIdenticalToDefinition()
     {
         RunTranspose<double>();
@@ -104,6 +111,41 @@ public class SymmetricStorageTests
                     SymmetricStorage.Mirror(Ref(data, n, stride), fromLower);
                     AssertBitEqual(expected, data, $"mirror {typeof(T).Name} n={n} pitch={pitch} fromLower={fromLower}");
                 }
+            }
+        }
+    }
+
+    private static void RunCopyTransposed<T>()
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(11);
+        foreach (int n in Sizes)
+        {
+            foreach (bool fromLower in new[] { true, false })
+            {
+                int ps = n + (n % 3), pd = n + ((n + 1) % 4);
+                var source = Special<T>(n, ps - n, rng);
+                var destination = Special<T>(n, pd - n, rng);
+                var expected = (T[])destination.Clone();
+                for (int i = 0; i < n; i++)
+                {
+                    for (int j = 0; j <= i; j++)
+                    {
+                        if (fromLower)
+                        {
+                            expected[(j * pd) + i] = source[(i * ps) + j];
+                        }
+                        else
+                        {
+                            expected[(i * pd) + j] = source[(j * ps) + i];
+                        }
+                    }
+                }
+
+                var before = (T[])source.Clone();
+                SymmetricStorage.CopyTransposedTriangle(Ref(source, n, ps), Ref(destination, n, pd), fromLower);
+                AssertBitEqual(expected, destination, $"copy-transposed {typeof(T).Name} n={n} fromLower={fromLower}");
+                AssertBitEqual(before, source, $"copy-transposed source {typeof(T).Name} n={n}");
             }
         }
     }
