@@ -52,3 +52,33 @@ public class AlignedBufferTests
         Assert.Equal(6, sum);
     }
 }
+
+/// <summary>The library's own matrices (K-FAC factors, EKFAC factors and eigenvectors) start on 64-byte boundaries.</summary>
+public class LibraryMatrixAlignmentTests
+{
+    [Fact]
+    public unsafe void KfacAndEkfacBlocks_Are64ByteAligned()
+    {
+        for (int n = 1; n < 40; n += 3)
+        {
+            var model = new Curvature.Kfac.KfacModel([Curvature.Kfac.KfacLayer.Linear("l", inFeatures: n, outFeatures: n + 1)]);
+            var kfac = new Curvature.Kfac.KfacBlock<double>(model.Blocks[0]);
+            var ekfac = new Curvature.Ekfac.EkfacBlock<float>(model.Blocks[0]);
+            AssertAligned(kfac.GradientCovariance);
+            AssertAligned(kfac.InputCovariance);
+            AssertAligned(ekfac.GradientCovariance);
+            AssertAligned(ekfac.InputCovariance);
+            AssertAligned(ekfac.GradientEigenvectors);
+            AssertAligned(ekfac.InputEigenvectors);
+        }
+    }
+
+    private static unsafe void AssertAligned<T>(CommunityToolkit.HighPerformance.Span2D<T> m)
+        where T : unmanaged
+    {
+        fixed (T* p = &m.DangerousGetReference())
+        {
+            Assert.Equal(0, (long)p % 64);
+        }
+    }
+}

@@ -2,6 +2,7 @@ using System.Numerics;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Damping;
+using Curvature.Internals;
 
 namespace Curvature.Kfac.Internals;
 
@@ -19,7 +20,7 @@ internal sealed class KroneckerBlockInverse<T>
     private readonly int _dIn;
     private Storage _front;
     private Storage _back;
-    private double[]? _retry;
+    private AlignedBuffer<double>? _retry;
 
     public KroneckerBlockInverse(int outputSize, int inputSize)
     {
@@ -29,7 +30,7 @@ internal sealed class KroneckerBlockInverse<T>
         _back = new Storage(outputSize, inputSize);
         if (typeof(T) == typeof(float))
         {
-            _retry = new double[Math.Max(outputSize * outputSize, inputSize * inputSize)];
+            _retry = new AlignedBuffer<double>(Math.Max(outputSize * outputSize, inputSize * inputSize));
         }
     }
 
@@ -42,10 +43,10 @@ internal sealed class KroneckerBlockInverse<T>
     public FactorDamping Dampings { get; private set; }
 
     /// <summary>Inverted damped G (factor modes) or its eigenvectors (exact mode).</summary>
-    public ReadOnlySpan2D<T> Left => KroneckerKernels.ReadOnlyView(_front.G, _dOut, _dOut);
+    public ReadOnlySpan2D<T> Left => _front.G.AsReadOnlySpan2D(_dOut, _dOut);
 
     /// <summary>Inverted damped A (factor modes) or its eigenvectors (exact mode).</summary>
-    public ReadOnlySpan2D<T> Right => KroneckerKernels.ReadOnlyView(_front.A, _dIn, _dIn);
+    public ReadOnlySpan2D<T> Right => _front.A.AsReadOnlySpan2D(_dIn, _dIn);
 
     public ReadOnlySpan<T> LeftEigenvalues => _front.GValues;
 
@@ -77,11 +78,11 @@ internal sealed class KroneckerBlockInverse<T>
         if (options.Mode == DampingMode.Exact)
         {
             g.CopyTo(back.G);
-            backend.SymmetricEigen(KroneckerKernels.View(back.G, _dOut, _dOut), Triangle.Lower, back.GValues);
+            backend.SymmetricEigen(back.G.AsSpan2D(_dOut, _dOut), Triangle.Lower, back.GValues);
             if (_dIn > 0)
             {
                 a.CopyTo(back.A);
-                backend.SymmetricEigen(KroneckerKernels.View(back.A, _dIn, _dIn), Triangle.Lower, back.AValues);
+                backend.SymmetricEigen(back.A.AsSpan2D(_dIn, _dIn), Triangle.Lower, back.AValues);
             }
 
             Dampings = new FactorDamping(options.Damping, 0);
@@ -157,7 +158,7 @@ internal sealed class KroneckerBlockInverse<T>
         backend.MatrixMultiply(Left, Transpose.None, scratch, Transpose.None, destination, T.One, T.Zero);
     }
 
-    private void InvertDamped(CurvatureBackend backend, ReadOnlySpan<T> factor, int n, double damping, T[] destination, bool retry, string context, string which)
+    private void InvertDamped(CurvatureBackend backend, ReadOnlySpan<T> factor, int n, double damping, AlignedBuffer<T> destination, bool retry, string context, string which)
     {
         factor.CopyTo(destination);
         T d = T.CreateChecked(damping);
@@ -166,7 +167,7 @@ internal sealed class KroneckerBlockInverse<T>
             destination[(i * n) + i] += d;
         }
 
-        var status = backend.TryInvertPositiveDefinite(KroneckerKernels.View(destination, n, n), Triangle.Lower);
+        var status = backend.TryInvertPositiveDefinite(destination.AsSpan2D(n, n), Triangle.Lower);
         if (status.Succeeded)
         {
             return;
@@ -186,7 +187,7 @@ internal sealed class KroneckerBlockInverse<T>
                 wide[(i * n) + i] += damping;
             }
 
-            var wideView = new Span2D<double>(wide, 0, n, n, 0);
+            var wideView = wide.AsSpan2D(n, n);
             var wideStatus = backend.TryInvertPositiveDefinite(wideView, Triangle.Lower);
             if (wideStatus.Succeeded)
             {
@@ -206,9 +207,9 @@ internal sealed class KroneckerBlockInverse<T>
 
     internal sealed class Storage(int dOut, int dIn)
     {
-        public T[] G { get; } = new T[dOut * dOut];
+        public AlignedBuffer<T> G { get; } = new(dOut * dOut);
 
-        public T[] A { get; } = new T[dIn * dIn];
+        public AlignedBuffer<T> A { get; } = new(dIn * dIn);
 
         public T[] GValues { get; } = new T[dOut];
 
