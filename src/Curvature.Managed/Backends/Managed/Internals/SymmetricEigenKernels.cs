@@ -53,6 +53,22 @@ internal static unsafe class SymmetricEigenKernels
             }
         }
 
+        // Like LAPACK ?syevd: bring the matrix into the range where the reduction and the iteration neither overflow
+        // nor underflow (max |a_ij| within [√(safmin/ε), √(1/(safmin/ε))]); scaling by a power of two is exact, and
+        // the eigenvalues are scaled back at the end. Matrices already in that range are not touched.
+        int exponent = SafeRangeExponent(a);
+        if (exponent != 0)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                T* row = a.Ptr(i, 0);
+                for (int j = i; j < n; j++)
+                {
+                    row[j] = T.ScaleB(row[j], exponent);
+                }
+            }
+        }
+
         T* work = KernelScratch.Get<T>(KernelScratch.EigenWork, 5L * n);
         T* d = work;
         T* e = d + n;
@@ -108,7 +124,7 @@ internal static unsafe class SymmetricEigenKernels
 
         for (int j = 0; j < n; j++)
         {
-            eigenvalues[j] = d[order[j]];
+            eigenvalues[j] = T.ScaleB(d[order[j]], -exponent);
         }
 
         for (int r = 0; r < n; r++)
@@ -121,6 +137,40 @@ internal static unsafe class SymmetricEigenKernels
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// The power of two k that brings max |a_ij| of the upper triangle into [rmin, rmax] with rmin = √(safmin/ε),
+    /// rmax = 1/rmin (LAPACK ?syev/?syevd's bounds), or 0 when it is already there (or the matrix is zero).
+    /// </summary>
+    private static int SafeRangeExponent<T>(StridedMatrix<T> a)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = a.Rows;
+        T norm = T.Zero;
+        for (int i = 0; i < n; i++)
+        {
+            T* row = a.Ptr(i, 0);
+            for (int j = i; j < n; j++)
+            {
+                norm = T.Max(norm, T.Abs(row[j]));
+            }
+        }
+
+        // safmin/ε: 2⁻¹⁰²²/2⁻⁵³ (double), 2⁻¹²⁶/2⁻²⁴ (float); rmin is its square root, rmax = 1/rmin.
+        int rminExponent = typeof(T) == typeof(double) ? -(1022 - 53) / 2 : -(126 - 24) / 2;
+        if (T.IsZero(norm))
+        {
+            return 0;
+        }
+
+        int e = T.ILogB(norm);
+        if (e < rminExponent)
+        {
+            return rminExponent - e;
+        }
+
+        return e > -rminExponent ? -rminExponent - e : 0;
     }
 
     /// <summary>Order from which the reduction is blocked (below it the unblocked one-pass form is faster).</summary>
