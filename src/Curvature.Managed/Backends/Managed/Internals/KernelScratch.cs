@@ -38,7 +38,25 @@ internal static unsafe class KernelScratch
     /// <summary>Panel vectors [V | W] and [W | V] of the eigensolver's blocked tridiagonal reduction.</summary>
     public const int EigenReduction = 9;
 
-    private const int SlotCount = 10;
+    /// <summary>Vectors of the divide-and-conquer tridiagonal solver.</summary>
+    public const int DivideConquerVectors = 10;
+
+    /// <summary>Index arrays of the divide-and-conquer tridiagonal solver.</summary>
+    public const int DivideConquerIndices = 11;
+
+    /// <summary>Gathered eigenvector columns of a divide-and-conquer merge.</summary>
+    public const int DivideConquerColumns = 12;
+
+    /// <summary>Secular-equation differences / rank-one eigenvectors of a divide-and-conquer merge.</summary>
+    public const int DivideConquerSecular = 13;
+
+    /// <summary>Eigenvectors of a divide-and-conquer leaf.</summary>
+    public const int DivideConquerLeaf = 14;
+
+    /// <summary>Eigenvalue order of the eigensolver's result.</summary>
+    public const int EigenResultOrder = 15;
+
+    private const int SlotCount = 16;
 
     [ThreadStatic]
     private static AlignedBuffer<byte>?[]? t_buffers;

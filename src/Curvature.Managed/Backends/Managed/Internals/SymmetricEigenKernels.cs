@@ -81,47 +81,16 @@ internal static unsafe class SymmetricEigenKernels
         int start = n >= BlockedReductionMinOrder ? TridiagonalizeBlocked(a, d, e, tau, buffer0) : 0;
         Tridiagonalize(a, start, d, e, tau, buffer0, buffer1);
 
-        for (int i = 0; i < n; i++)
-        {
-            T* row = z.Ptr(i, 0);
-            new Span<T>(row, n).Clear();
-            row[i] = T.One;
-        }
-
-        long capacity = (long)RotationBatchFactor * n;
-        T* rotations = KernelScratch.Get<T>(KernelScratch.EigenRotations, 2 * (capacity + n));
-        int* sweeps = KernelScratch.Get<int>(KernelScratch.EigenOrder, Math.Max(n, 2 * MaxBatchSweeps));
-        int info = TridiagonalQl(d, e, n, z, rotations, rotations + capacity + n, (int)capacity, sweeps);
-
+        // Eigenpairs of the tridiagonal matrix: z's columns, d by column, order = ascending columns.
+        int* order = KernelScratch.Get<int>(KernelScratch.EigenResultOrder, n);
+        int info = TridiagonalDivideAndConquer.Solve(d, e, n, z, order);
         if (info != 0)
         {
             return info;
         }
 
-        BackTransform(a, tau, z);
-
-        // Sort ascending (selection sort on indices: O(n²), negligible next to O(n³)), then write the eigenvectors
-        // as columns of a: a[r, j] = z[perm[j], r].
-        int* order = KernelScratch.Get<int>(KernelScratch.EigenOrder, n);
-        for (int i = 0; i < n; i++)
-        {
-            order[i] = i;
-        }
-
-        for (int i = 0; i < n - 1; i++)
-        {
-            int best = i;
-            for (int j = i + 1; j < n; j++)
-            {
-                if (d[order[j]] < d[order[best]])
-                {
-                    best = j;
-                }
-            }
-
-            (order[i], order[best]) = (order[best], order[i]);
-        }
-
+        // Eigenvectors of A = Q·z (Q = H₀⋯H_{n−3}), then written into a in ascending order of the eigenvalues.
+        ApplyReflectorsFromLeft(a, tau, z);
         for (int j = 0; j < n; j++)
         {
             eigenvalues[j] = T.ScaleB(d[order[j]], -exponent);
@@ -130,13 +99,28 @@ internal static unsafe class SymmetricEigenKernels
         for (int r = 0; r < n; r++)
         {
             T* dst = a.Ptr(r, 0);
+            T* src = z.Ptr(r, 0);
             for (int j = 0; j < n; j++)
             {
-                dst[j] = z[order[j], r];
+                dst[j] = src[order[j]];
             }
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Implicit QL on the tridiagonal (d, e) of order n (e destroyed), with the rotations accumulated into the rows of
+    /// <paramref name="z"/> (unit column stride; eigenvectors end up as its rows, eigenvalues unsorted in d).
+    /// Returns 0, or info = l + 1 for the first eigenvalue index l that did not converge.
+    /// </summary>
+    internal static int TridiagonalQlWithVectors<T>(T* d, T* e, int n, StridedMatrix<T> z)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        long capacity = (long)RotationBatchFactor * n;
+        T* rotations = KernelScratch.Get<T>(KernelScratch.EigenRotations, 2 * (capacity + n));
+        int* sweeps = KernelScratch.Get<int>(KernelScratch.EigenOrder, Math.Max(n, 2 * MaxBatchSweeps));
+        return TridiagonalQl(d, e, n, z, rotations, rotations + capacity + n, (int)capacity, sweeps);
     }
 
     /// <summary>
@@ -708,13 +692,14 @@ internal static unsafe class SymmetricEigenKernels
     private const int WyBlock = 64;
 
     /// <summary>
-    /// Rows of z (eigenvectors of the tridiagonal matrix, as rows) ← rows of (Q·Zᵀᵀ)ᵀ = z·Qᵀ with Q = H₀·H₁⋯H_{n−3}.
-    /// Reflectors are applied in blocks of <see cref="WyBlock"/> in compact WY form P = I − Y·T·Yᵀ (Schreiber and
-    /// Van Loan, SIAM J. Sci. Stat. Comput. 10(1), 1989; LAPACK <c>dlarft</c>/<c>dlarfb</c>): z ← z − ((z·Y)·Tᵀ)·Yᵀ,
-    /// two GEMMs per block.
+    /// z ← Q·z with Q = H₀·H₁⋯H_{n−3} (the reduction's reflectors: vᵢ in a[i, i+1 ..] with vᵢ[0] = 1, τᵢ in tau), so
+    /// the eigenvectors of the tridiagonal matrix (columns of z) become those of A. Reflectors are applied in blocks of
+    /// <see cref="WyBlock"/>, last block first, in compact WY form P = I − Y·T·Yᵀ (Schreiber and Van Loan, SIAM J. Sci.
+    /// Stat. Comput. 10(1), 1989; LAPACK <c>dlarft</c>/<c>dlarfb</c>): z ← z − Y·(T·(Yᵀ·z)), two GEMMs per block on
+    /// contiguous rows of z.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BackTransform<T>(StridedMatrix<T> a, T* tau, StridedMatrix<T> z)
+    private static void ApplyReflectorsFromLeft<T>(StridedMatrix<T> a, T* tau, StridedMatrix<T> z)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = a.Rows;
@@ -766,26 +751,26 @@ internal static unsafe class SymmetricEigenKernels
                 tm[q, q] = tq;
             }
 
-            // W = z[:, j+1:]·Y; W ← W·Tᵀ; z[:, j+1:] −= W·Yᵀ.
-            var zs = z.Slice(0, j + 1, n, len);
-            var w = StridedMatrix<T>.RowMajor(wData, n, nb, nb);
-            PackedGemm.Multiply(zs, yt.Transposed, w, T.One, T.Zero);
-            for (int r = 0; r < n; r++)
+            // W = Yᵀ·z[j+1:, :]; W ← T·W (row q from rows q.. of the old W); z[j+1:, :] −= Y·W.
+            var zs = z.Slice(j + 1, 0, len, n);
+            var w = StridedMatrix<T>.RowMajor(wData, nb, n, n);
+            PackedGemm.Multiply(yt, zs, w, T.One, T.Zero);
+            for (int q = 0; q < nb; q++)
             {
-                T* wr = w.Ptr(r, 0);
-                for (int q = 0; q < nb; q++)
+                T* wq = w.Ptr(q, 0);
+                T tqq = tm[q, q];
+                for (int c = 0; c < n; c++)
                 {
-                    T sum = T.Zero;
-                    for (int p = q; p < nb; p++)
-                    {
-                        sum += tm[q, p] * wr[p];
-                    }
+                    wq[c] *= tqq;
+                }
 
-                    wr[q] = sum;
+                for (int p = q + 1; p < nb; p++)
+                {
+                    SimdOps.Axpy(wq, w.Ptr(p, 0), tm[q, p], n);
                 }
             }
 
-            PackedGemm.Multiply(w, yt, zs, -T.One, T.One);
+            PackedGemm.Multiply(yt.Transposed, w, zs, -T.One, T.One);
         }
     }
 
