@@ -378,21 +378,43 @@ internal static unsafe class SymmetricEigenKernels
     }
 
     /// <summary>row[c] −= xr·w[c] + wr·x[c] for c &lt; len.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rank2<T>(T* row, T* x, T* w, T xr, T wr, int len)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int c = 0;
-        if (SimdOps.Accelerated)
+        switch (VectorWidth.Bits)
         {
-            int vw = Vector256<T>.Count;
-            var vx = Vector256.Create(xr);
-            var vwr = Vector256.Create(wr);
-            for (; c <= len - vw; c += vw)
-            {
-                var v = SimdOps.Fnma(vx, Vector256.Load(w + c), Vector256.Load(row + c));
-                Vector256.Store(SimdOps.Fnma(vwr, Vector256.Load(x + c), v), row + c);
-            }
+            case 512:
+                Rank2<Wide512<T>, Vector512<T>, T>(row, x, w, xr, wr, len);
+                break;
+            case 256:
+                Rank2<Wide256<T>, Vector256<T>, T>(row, x, w, xr, wr, len);
+                break;
+            case 128:
+                Rank2<Wide128<T>, Vector128<T>, T>(row, x, w, xr, wr, len);
+                break;
+            default:
+                for (int c = 0; c < len; c++)
+                {
+                    row[c] -= (xr * w[c]) + (wr * x[c]);
+                }
+
+                break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rank2<TOps, TVec, T>(T* row, T* x, T* w, T xr, T wr, int len)
+        where TOps : struct, IVectorOps<TVec, T>
+        where TVec : struct
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int c = 0, vw = TOps.Count;
+        var vx = TOps.Broadcast(xr);
+        var vwr = TOps.Broadcast(wr);
+        for (; c <= len - vw; c += vw)
+        {
+            var v = TOps.MultiplyAddNegated(vx, TOps.Load(w + c), TOps.Load(row + c));
+            TOps.Store(TOps.MultiplyAddNegated(vwr, TOps.Load(x + c), v), row + c);
         }
 
         for (; c < len; c++)
@@ -406,47 +428,69 @@ internal static unsafe class SymmetricEigenKernels
     /// not null, row[c] −= xr·w[c] + wr·x[c]; then p[c] += row[c]·v[0] for c ≥ 1 (the symmetric contribution) and the
     /// return value is Σ row[c]·v[c].
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T SymmetricRank2Dot<T>(T* row, T* x, T* w, T xr, T wr, T* v, T* p, int len)
+        where T : unmanaged, IFloatingPointIeee754<T> => VectorWidth.Bits switch
+        {
+            512 => SymmetricRank2Dot<Wide512<T>, Vector512<T>, T>(row, x, w, xr, wr, v, p, len),
+            256 => SymmetricRank2Dot<Wide256<T>, Vector256<T>, T>(row, x, w, xr, wr, v, p, len),
+            128 => SymmetricRank2Dot<Wide128<T>, Vector128<T>, T>(row, x, w, xr, wr, v, p, len),
+            _ => SymmetricRank2DotScalar(row, x, w, xr, wr, v, p, len, 1, DiagonalTerm<T>(row, x, w, xr, wr, v)),
+        };
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static T SymmetricRank2Dot<TOps, TVec, T>(T* row, T* x, T* w, T xr, T wr, T* v, T* p, int len)
+        where TOps : struct, IVectorOps<TVec, T>
+        where TVec : struct
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool update = x != null;
-        T d0 = update ? row[0] - ((xr * w[0]) + (wr * x[0])) : row[0];
-        row[0] = d0;
+        T sum = DiagonalTerm<T>(row, x, w, xr, wr, v);
         T vr = v[0];
-        T sum = d0 * vr;
-        int c = 1;
-        if (SimdOps.Accelerated)
+        int c = 1, vw = TOps.Count;
+        var vx = TOps.Broadcast(xr);
+        var vwr = TOps.Broadcast(wr);
+        var vvr = TOps.Broadcast(vr);
+        var acc0 = TOps.Zero;
+        var acc1 = TOps.Zero;
+        for (; c <= len - (2 * vw); c += 2 * vw)
         {
-            int vw = Vector256<T>.Count;
-            var vx = Vector256.Create(xr);
-            var vwr = Vector256.Create(wr);
-            var vvr = Vector256.Create(vr);
-            var acc0 = Vector256<T>.Zero;
-            var acc1 = Vector256<T>.Zero;
-            for (; c <= len - (2 * vw); c += 2 * vw)
+            var r0 = TOps.Load(row + c);
+            var r1 = TOps.Load(row + c + vw);
+            if (update)
             {
-                var r0 = Vector256.Load(row + c);
-                var r1 = Vector256.Load(row + c + vw);
-                if (update)
-                {
-                    r0 = SimdOps.Fnma(vx, Vector256.Load(w + c), r0);
-                    r1 = SimdOps.Fnma(vx, Vector256.Load(w + c + vw), r1);
-                    r0 = SimdOps.Fnma(vwr, Vector256.Load(x + c), r0);
-                    r1 = SimdOps.Fnma(vwr, Vector256.Load(x + c + vw), r1);
-                    Vector256.Store(r0, row + c);
-                    Vector256.Store(r1, row + c + vw);
-                }
-
-                acc0 = SimdOps.Fma(r0, Vector256.Load(v + c), acc0);
-                acc1 = SimdOps.Fma(r1, Vector256.Load(v + c + vw), acc1);
-                Vector256.Store(SimdOps.Fma(r0, vvr, Vector256.Load(p + c)), p + c);
-                Vector256.Store(SimdOps.Fma(r1, vvr, Vector256.Load(p + c + vw)), p + c + vw);
+                r0 = TOps.MultiplyAddNegated(vx, TOps.Load(w + c), r0);
+                r1 = TOps.MultiplyAddNegated(vx, TOps.Load(w + c + vw), r1);
+                r0 = TOps.MultiplyAddNegated(vwr, TOps.Load(x + c), r0);
+                r1 = TOps.MultiplyAddNegated(vwr, TOps.Load(x + c + vw), r1);
+                TOps.Store(r0, row + c);
+                TOps.Store(r1, row + c + vw);
             }
 
-            sum += Vector256.Sum(acc0 + acc1);
+            acc0 = TOps.MultiplyAdd(r0, TOps.Load(v + c), acc0);
+            acc1 = TOps.MultiplyAdd(r1, TOps.Load(v + c + vw), acc1);
+            TOps.Store(TOps.MultiplyAdd(r0, vvr, TOps.Load(p + c)), p + c);
+            TOps.Store(TOps.MultiplyAdd(r1, vvr, TOps.Load(p + c + vw)), p + c + vw);
         }
 
+        sum += TOps.Sum(TOps.Add(acc0, acc1));
+        return SymmetricRank2DotScalar(row, x, w, xr, wr, v, p, len, c, sum);
+    }
+
+    /// <summary>The diagonal element of <see cref="SymmetricRank2Dot{T}"/>: updated, stored, and its term of the sum.</summary>
+    private static T DiagonalTerm<T>(T* row, T* x, T* w, T xr, T wr, T* v)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T d0 = x != null ? row[0] - ((xr * w[0]) + (wr * x[0])) : row[0];
+        row[0] = d0;
+        return d0 * v[0];
+    }
+
+    /// <summary>Elements from <paramref name="c"/> on of <see cref="SymmetricRank2Dot{T}"/>, added to <paramref name="sum"/>.</summary>
+    private static T SymmetricRank2DotScalar<T>(T* row, T* x, T* w, T xr, T wr, T* v, T* p, int len, int c, T sum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool update = x != null;
+        T vr = v[0];
         for (; c < len; c++)
         {
             T r = update ? row[c] - ((xr * w[c]) + (wr * x[c])) : row[c];
@@ -605,7 +649,7 @@ internal static unsafe class SymmetricEigenKernels
         int n = z.Cols;
         nint rs = z.RowStride;
         int col = 0;
-        if (SimdOps.Accelerated)
+        if (VectorWidth.Bits >= 256)
         {
             // Eight independent vector chains hide the latency of the carried row (multiply + FMA per rotation).
             int w = Vector256<T>.Count;
@@ -684,8 +728,8 @@ internal static unsafe class SymmetricEigenKernels
         where T : unmanaged
     {
         var x = Vector256.Load(next);
-        Vector256.Store(SimdOps.Fma(s, x, c * carry), done);
-        carry = SimdOps.Fnma(s, carry, c * x);
+        Vector256.Store(Wide256<T>.MultiplyAdd(s, x, c * carry), done);
+        carry = Wide256<T>.MultiplyAddNegated(s, carry, c * x);
     }
 
     /// <summary>Reflectors per block of the compact-WY back-transformation.</summary>
