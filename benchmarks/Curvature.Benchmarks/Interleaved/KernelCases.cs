@@ -146,8 +146,7 @@ internal sealed unsafe class SymmetricEigenCase<T> : InterleavedCase
 {
     private readonly CurvatureBackend _backend;
     private readonly BlasLapackExports _bare;
-    private readonly AlignedBuffer<T> _spd, _work, _w, _saved, _savedW, _lwork;
-    private readonly AlignedBuffer<int> _iwork;
+    private readonly AlignedBuffer<T> _spd, _work, _w, _saved, _savedW;
     private readonly int _lworkLength, _liworkLength;
 
     public SymmetricEigenCase(CurvatureBackend backend, BlasLapackExports bare, string baseline, int n)
@@ -161,8 +160,6 @@ internal sealed unsafe class SymmetricEigenCase<T> : InterleavedCase
         _saved = new AlignedBuffer<T>(n * n);
         _savedW = new AlignedBuffer<T>(n);
         (_lworkLength, _liworkLength) = BareRoutines.SyevdWorkspace<T>(bare, n);
-        _lwork = new AlignedBuffer<T>(_lworkLength);
-        _iwork = new AlignedBuffer<int>(_liworkLength);
     }
 
     public override void Prepare() => _spd.CopyTo(_work);
@@ -177,7 +174,12 @@ internal sealed unsafe class SymmetricEigenCase<T> : InterleavedCase
 
     public override void RunB()
     {
-        if (BareRoutines.Syevd(_bare, true, N, _work.DangerousGetPointer(), _w.DangerousGetPointer(), _lwork.DangerousGetPointer(), _lworkLength, _iwork.DangerousGetPointer(), _liworkLength) != 0)
+        // The same per-thread LAPACK workspace Curvature's call uses (the workspace's address relative to the matrix
+        // changes MKL's ?syevd time by a few per cent through cache-set and 4 KiB aliasing effects).
+        var workspace = Curvature.Native.Internals.NativeWorkspace.Current;
+        T* work = workspace.Work<T>(_lworkLength);
+        int* iwork = workspace.IWork(_liworkLength);
+        if (BareRoutines.Syevd(_bare, true, N, _work.DangerousGetPointer(), _w.DangerousGetPointer(), work, _lworkLength, iwork, _liworkLength) != 0)
         {
             throw new InvalidOperationException("bare ?syevd failed.");
         }
