@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what NativeAOT publishing needs on Debian 12 (the platform linker driver and zlib), for the AOT test.
-# Idempotent: returns at once when clang and zlib's headers are present.
+# Installs what NativeAOT publishing needs on Debian 12 (a C linker driver and zlib's development files), for the AOT
+# test. Idempotent: returns at once when clang or gcc and zlib's headers are present (the .NET 10 ILCompiler links
+# with clang when it is installed and with gcc otherwise).
 set -euo pipefail
-if command -v clang >/dev/null 2>&1 && [ -f /usr/include/zlib.h ]; then
+if { command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1; } && [ -f /usr/include/zlib.h ]; then
   exit 0
 fi
 SUDO=""

@@ -55,7 +55,7 @@ public class VectorWidthTests
         try
         {
             string filter = $"{typeof(VectorWidthTests).FullName}.{nameof(Probe)}";
-            var (exit, log) = RunSelf(env, "--filter-method", filter);
+            var (exit, log) = RunSelf(env, "-method", filter);
             Assert.True(exit == 0, $"child with {switchOff}=0 failed ({exit}):\n{log}");
             Assert.True(File.Exists(output), $"child with {switchOff}=0 wrote no results:\n{log}");
             using (var stream = File.OpenRead(output))
@@ -69,9 +69,9 @@ public class VectorWidthTests
             {
                 var full = new Dictionary<string, string> { [switchOff] = "0", ["DOTNET_EnableAVX512F"] = "0" };
                 var (fullExit, fullLog) = RunSelf(full,
-                    "--filter-class", "*GemmTests", "--filter-class", "*SyrkTests", "--filter-class", "*CholeskyTests",
-                    "--filter-class", "*SymmetricEigenTests", "--filter-class", "*TridiagonalDivideAndConquerTests",
-                    "--filter-class", "*SymmetricStorageTests", "--filter-class", "*KernelAllocationTests");
+                    "-class", "*GemmTests", "-class", "*SyrkTests", "-class", "*CholeskyTests",
+                    "-class", "*SymmetricEigenTests", "-class", "*TridiagonalDivideAndConquerTests",
+                    "-class", "*SymmetricStorageTests", "-class", "*KernelAllocationTests");
                 Assert.True(fullExit == 0, $"kernel tests with {switchOff}=0 failed:\n{fullLog}");
             }
         }
