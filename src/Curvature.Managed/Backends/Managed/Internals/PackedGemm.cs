@@ -253,7 +253,7 @@ internal static unsafe class PackedGemm
                 T* s = b.Ptr(p0, j0 + jr);
                 for (int p = 0; p < kc; p++)
                 {
-                    new ReadOnlySpan<T>(s, nr).CopyTo(new Span<T>(d, nr));
+                    CopySliver(s, d, nr);
                     s += rs;
                     d += nr;
                 }
@@ -283,6 +283,35 @@ internal static unsafe class PackedGemm
                     d += nr;
                 }
             }
+        }
+    }
+
+    /// <summary>Copies one row of a B sliver (nr = two vectors of the active width) with vector loads and stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopySliver<T>(T* s, T* d, int nr)
+        where T : unmanaged
+    {
+        switch (VectorWidth.Bits)
+        {
+            case 512:
+                Vector512.Store(Vector512.Load(s), d);
+                Vector512.Store(Vector512.Load(s + Vector512<T>.Count), d + Vector512<T>.Count);
+                break;
+            case 256:
+                Vector256.Store(Vector256.Load(s), d);
+                Vector256.Store(Vector256.Load(s + Vector256<T>.Count), d + Vector256<T>.Count);
+                break;
+            case 128:
+                Vector128.Store(Vector128.Load(s), d);
+                Vector128.Store(Vector128.Load(s + Vector128<T>.Count), d + Vector128<T>.Count);
+                break;
+            default:
+                for (int j = 0; j < nr; j++)
+                {
+                    d[j] = s[j];
+                }
+
+                break;
         }
     }
 
