@@ -43,6 +43,7 @@ internal static unsafe class SymmetricStorage
 
     /// <summary>dst[r, c] = src[c, r] for c &gt; r (<paramref name="fromLower"/>: the destination's upper triangle) or for
     /// c &lt; r (its lower triangle); the diagonal too when <paramref name="diagonal"/> is set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposeTriangle<T>(ref T src, nint ss, ref T dst, nint ds, int n, bool fromLower, bool diagonal)
     {
         int band = BandRows<T>();
@@ -105,6 +106,7 @@ internal static unsafe class SymmetricStorage
     /// <remarks>The upper triangle is swept a band of rows at a time (as many rows as one cache line holds elements),
     /// streamed along those rows; each micro-tile is swapped with its mirror image below the diagonal as 4 × 4
     /// register blocks, so both sides use whole cache lines (see <see cref="Mirror{T}"/>).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransposeInPlace<T>(MatrixRef<T> a)
         where T : unmanaged
     {
@@ -181,6 +183,7 @@ internal static unsafe class SymmetricStorage
     /// <remarks>Two passes over the rows (never down a column): the first keeps, per column, the largest magnitude
     /// so far and the signed entry it belongs to (a later row wins only when strictly larger, so the lowest index wins
     /// a tie; NaN never wins); the second flips the sign bit of the columns whose winner is negative.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void NormalizeEigenvectorSigns<T>(MatrixRef<T> q)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -236,6 +239,7 @@ internal static unsafe class SymmetricStorage
     /// <c>info = order + 1</c> when that block is positive definite — the info a column-by-column
     /// algorithm produces, since a non-finite entry in row i of the factor makes pivot i non-positive or NaN — and
     /// ?syevd reports failure (info = 1) without touching A. Rows are scanned with vector loads.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int FiniteLeadingOrder<T>(MatrixRef<T> a, bool lower)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -270,6 +274,7 @@ internal static unsafe class SymmetricStorage
 
     /// <summary>The index of the first NaN or infinity in <paramref name="values"/>, or −1.</summary>
     /// <remarks>x − x is +0 for finite x and NaN otherwise; four vectors are tested per comparison.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int IndexOfNonFinite<T>(ReadOnlySpan<T> values)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -364,6 +369,7 @@ internal static unsafe class SymmetricStorage
     }
 
     /// <summary>bestAbs[j], winner[j] ← |row[j]|, row[j] where |row[j]| &gt; bestAbs[j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KeepLargest<T>(Span<T> row, Span<T> bestAbs, Span<T> winner)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -424,6 +430,7 @@ internal static unsafe class SymmetricStorage
     }
 
     /// <summary>row[j] ← row[j] with its sign bit XOR-ed with mask[j]'s (mask holds ±0): negation where mask is −0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void XorSign<T>(Span<T> row, Span<T> mask)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -114,6 +114,7 @@ internal static unsafe class SymmetricEigenKernels
     /// <paramref name="z"/> (unit column stride; eigenvectors end up as its rows, eigenvalues unsorted in d).
     /// Returns 0, or info = l + 1 for the first eigenvalue index l that did not converge.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int TridiagonalQlWithVectors<T>(T* d, T* e, int n, StridedMatrix<T> z)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -127,6 +128,7 @@ internal static unsafe class SymmetricEigenKernels
     /// The power of two k that brings max |a_ij| of the upper triangle into [rmin, rmax] with rmin = √(safmin/ε),
     /// rmax = 1/rmin (LAPACK ?syev/?syevd's bounds), or 0 when it is already there (or the matrix is zero).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SafeRangeExponent<T>(StridedMatrix<T> a)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

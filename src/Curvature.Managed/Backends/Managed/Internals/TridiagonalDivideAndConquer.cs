@@ -38,6 +38,7 @@ internal static unsafe class TridiagonalDivideAndConquer
     /// <paramref name="q"/> (n × n, unit column stride) and <paramref name="order"/>[s] is the column of the s-th
     /// smallest eigenvalue. Returns 0, or LAPACK-style info &gt; 0 when a leaf's QL iteration did not converge.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Solve<T>(T* d, T* e, int n, StridedMatrix<T> q, int* order)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -86,6 +87,7 @@ internal static unsafe class TridiagonalDivideAndConquer
         return info;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SolveBlock<T>(T* d, T* e, int lo, int n, StridedMatrix<T> q, int* order, Scratch<T> scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -115,6 +117,7 @@ internal static unsafe class TridiagonalDivideAndConquer
     }
 
     /// <summary>A small block by implicit QL: eigenvectors as rows of a local matrix, written as columns of q.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SolveLeaf<T>(T* d, T* e, int n, StridedMatrix<T> q, int* order, Scratch<T> scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -458,6 +461,7 @@ internal static unsafe class TridiagonalDivideAndConquer
     }
 
     /// <summary>Appends column c to the deflated list, keeping it sorted by d (values arrive almost sorted).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InsertDeflated<T>(int* list, ref int count, int c, T* d)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -471,6 +475,7 @@ internal static unsafe class TridiagonalDivideAndConquer
     }
 
     /// <summary>Columns (x, y) ← (c·x + s·y, c·y − s·x) of q (BLAS drot on two columns).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RotateColumns<T>(StridedMatrix<T> q, int x, int y, T c, T s)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
