@@ -337,7 +337,7 @@ public sealed class EkfacBuilder<T>
         return p;
     }
 
-    private static ReadOnlySpan2D<T> Square(T[] storage, int n) => new(storage, 0, n, n, 0);
+    private static ReadOnlySpan2D<T> Square(Curvature.Internals.AlignedBuffer<T> storage, int n) => storage.AsReadOnlySpan2D(n, n);
 
     private static Span2D<T> Buffer(ref T[] storage, int rows, int cols)
     {

@@ -231,14 +231,14 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
         for (int i = 0; i < _blocks.Length; i++)
         {
             var b = _blocks[i];
-            T[][] targets =
+            Memory<T>[] targets =
             [
-                b.GradientCovarianceStorage, b.InputCovarianceStorage, b.GradientEigenvectorStorage, b.InputEigenvectorStorage,
+                b.GradientCovarianceStorage.Memory, b.InputCovarianceStorage.Memory, b.GradientEigenvectorStorage.Memory, b.InputEigenvectorStorage.Memory,
                 b.GradientEigenvalueStorage, b.InputEigenvalueStorage, b.CorrectedStorage,
             ];
             for (int j = 0; j < targets.Length; j++)
             {
-                staged[i][j].CopyTo(targets[j], 0);
+                staged[i][j].CopyTo(targets[j].Span);
             }
         }
     }

@@ -138,12 +138,12 @@ public sealed class KfacFactorBuilder<T>
                 continue;
             }
 
-            if (b.Layout.HasInputFactor && !(LargestDiagonal(b.InputStorage, b.Layout.InputSize) + inputGrowth <= limit))
+            if (b.Layout.HasInputFactor && !(LargestDiagonal(b.InputStorage.Span, b.Layout.InputSize) + inputGrowth <= limit))
             {
                 throw new ArgumentException($"The input of layer '{layer.Name}' is too large: its Kronecker factor could overflow. Nothing changed.", "input");
             }
 
-            if (!forwardOnly && !(LargestDiagonal(b.GradientStorage, b.Layout.OutputSize) + gradientGrowth <= limit))
+            if (!forwardOnly && !(LargestDiagonal(b.GradientStorage.Span, b.Layout.OutputSize) + gradientGrowth <= limit))
             {
                 throw new ArgumentException($"The output gradients of layer '{layer.Name}' are too large: their Kronecker factor could overflow. Nothing changed.", "gradients");
             }
@@ -161,7 +161,7 @@ public sealed class KfacFactorBuilder<T>
         return largest;
     }
 
-    private static double LargestDiagonal(T[] factor, int n)
+    private static double LargestDiagonal(ReadOnlySpan<T> factor, int n)
     {
         double largest = 0;
         for (int i = 0; i < n; i++)

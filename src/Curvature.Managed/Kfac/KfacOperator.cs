@@ -184,7 +184,7 @@ public sealed class KfacOperator<T> : ILinearOperator<T>
         return result;
     }
 
-    private T LogDet(T[] factor, int n)
+    private T LogDet(Curvature.Internals.AlignedBuffer<T> factor, int n)
     {
         var copy = (T[])factor.Clone();
         var values = new T[n];

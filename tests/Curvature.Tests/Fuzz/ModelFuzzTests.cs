@@ -56,9 +56,9 @@ public class ModelFuzzTests
                 for (int i = 0; i < backends.Length; i++)
                 {
                     var builder = builders[i];
-                    var before = Snapshot(builder.Blocks.SelectMany(b => new[] { b.InputStorage, b.GradientStorage }));
+                    var before = Snapshot(builder.Blocks.SelectMany(b => new[] { b.InputStorage.ToArray(), b.GradientStorage.ToArray() }));
                     outcomes[i] = Outcome(() => builder.AccumulateLayer(layer, input, inShape, grads, gradShape));
-                    var after = Snapshot(builder.Blocks.SelectMany(b => new[] { b.InputStorage, b.GradientStorage }));
+                    var after = Snapshot(builder.Blocks.SelectMany(b => new[] { b.InputStorage.ToArray(), b.GradientStorage.ToArray() }));
                     if (outcomes[i] is not null)
                     {
                         Assert.True(before.AsSpan().SequenceEqual(after), $"{backends[i].Name}: rejected accumulation changed the factors ({batch})");
