@@ -122,6 +122,62 @@ public class SymmetricEigenTests
         }
     }
 
+    /// <summary>
+    /// Subnormal entries beside a normal one (the K-FAC input factor of tiny activations with its ones column): the
+    /// Householder reflectors of such columns must be formed as LAPACK ?larfg forms them (rescaled out of the subnormal
+    /// range), not through a reciprocal that overflows. The decomposition must succeed and reconstruct A.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void SubnormalEntriesBesideANormalOne_Decompose(string backend)
+    {
+        var b = TestBackends.Get(backend);
+        var rng = new Random(77);
+        foreach (double tiny in new[] { 1e-310, 1e-318, 4.9e-324 })
+        {
+            foreach (int n in new[] { 3, 5, 12 })
+            {
+                var a = new double[n, n];
+                for (int i = 0; i < n; i++)
+                {
+                    for (int j = 0; j <= i; j++)
+                    {
+                        a[i, j] = a[j, i] = (rng.NextDouble() - 0.5) * tiny * rng.Next(3);
+                    }
+                }
+
+                a[n - 1, n - 1] = 1;
+                var m = new PaddedMatrix<double>(n, n, 1);
+                for (int i = 0; i < n; i++)
+                {
+                    for (int j = 0; j < n; j++)
+                    {
+                        m[i, j] = a[i, j];
+                    }
+                }
+
+                var w = new double[n];
+                var status = b.TrySymmetricEigen(m.Span, Triangle.Lower, w.AsSpan());
+                Assert.True(status.Succeeded, $"{backend} n={n} tiny={tiny:g3}: info {status.Info}");
+                var q = m.ToDouble();
+                var qlqt = DenseOracle.Multiply(DenseOracle.Multiply(q, Diagonal(w)), DenseOracle.Transpose(q));
+                Assert.True(DenseOracle.MaxAbsDiff(qlqt, a) <= 1e-14, $"{backend} n={n} tiny={tiny:g3}: ‖QΛQᵀ − A‖ = {DenseOracle.MaxAbsDiff(qlqt, a)}");
+                Assert.True(DenseOracle.MaxAbsDiff(DenseOracle.Multiply(DenseOracle.Transpose(q), q), DenseOracle.Identity(n)) <= 1e-14);
+            }
+        }
+    }
+
+    private static double[,] Diagonal(double[] values)
+    {
+        var d = new double[values.Length, values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            d[i, i] = values[i];
+        }
+
+        return d;
+    }
+
     private static void CheckScaled<T>(CurvatureBackend backend, double[,] unscaled, double[] oracle, double scale, Triangle tri)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

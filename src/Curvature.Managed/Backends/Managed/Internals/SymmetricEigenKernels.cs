@@ -834,11 +834,41 @@ internal static unsafe class SymmetricEigenKernels
         if (!T.IsZero(xnorm))
         {
             beta = -T.CopySign(T.Hypot(alpha, xnorm), alpha);
+
+            // LAPACK ?larfg: when β is below the safe minimum (subnormal columns), 1/(α − β) would overflow; scale x
+            // up by 1/safmin (exactly, a power of two) until β is safe, then scale β back (v and τ do not change).
+            T safeMinimum = SafeMinimum<T>();
+            int rescaled = 0;
+            if (T.Abs(beta) < safeMinimum)
+            {
+                T up = T.One / safeMinimum;
+                do
+                {
+                    rescaled++;
+                    for (int q = 1; q < len; q++)
+                    {
+                        x[q] *= up;
+                    }
+
+                    beta *= up;
+                    alpha *= up;
+                }
+                while (T.Abs(beta) < safeMinimum && rescaled < 20);
+
+                xnorm = Norm2(x + 1, len - 1);
+                beta = -T.CopySign(T.Hypot(alpha, xnorm), alpha);
+            }
+
             t = (beta - alpha) / beta;
             T scale = T.One / (alpha - beta);
             for (int q = 1; q < len; q++)
             {
                 x[q] *= scale;
+            }
+
+            for (int k = 0; k < rescaled; k++)
+            {
+                beta *= safeMinimum;
             }
         }
 
@@ -862,16 +892,21 @@ internal static unsafe class SymmetricEigenKernels
             return scale;
         }
 
+        // Dividing (not multiplying by 1/scale) keeps a subnormal scale from overflowing the reciprocal.
         T sum = T.Zero;
-        T inv = T.One / scale;
         for (int i = 0; i < length; i++)
         {
-            T v = x[i] * inv;
+            T v = x[i] / scale;
             sum += v * v;
         }
 
         return scale * T.Sqrt(sum);
     }
+
+    /// <summary>LAPACK's safmin/ε: the smallest value whose reciprocal (times ε) does not overflow.</summary>
+    private static T SafeMinimum<T>()
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        typeof(T) == typeof(double) ? T.CreateTruncating(Math.ScaleB(1.0, -1022 + 53)) : T.CreateTruncating(MathF.ScaleB(1.0f, -126 + 24));
 
     private static T Hypot<T>(T x, T y)
         where T : unmanaged, IFloatingPointIeee754<T> => T.Hypot(x, y);
