@@ -39,6 +39,10 @@ Task("__InstallNative")
     .Description("Installs OpenBLAS and MKL from Debian (idempotent; fast when present).")
     .Does(() => Run("bash", "native/install-native-libs.sh"));
 
+Task("__InstallDatasets")
+    .Description("Installs the demo's data sets (Fashion-MNIST) from Debian (idempotent; fast when present).")
+    .Does(() => Run("bash", "native/install-datasets.sh"));
+
 Task("__Restore")
     .Does(() => Run("dotnet", $"restore \"{solution}\""));
 
@@ -56,6 +60,7 @@ Task("Build")
 Task("Test")
     .Description("Installs the native libraries, builds, and runs the whole test suite with MKL and OpenBLAS required.")
     .IsDependentOn("__InstallNative")
+    .IsDependentOn("__InstallDatasets")
     .IsDependentOn("Build")
     .Does(() =>
     {
@@ -107,6 +112,7 @@ Task("Test")
 Task("Demo")
     .Description("Runs the demo (samples/Curvature.Demo).")
     .IsDependentOn("__InstallNative")
+    .IsDependentOn("__InstallDatasets")
     .IsDependentOn("Build")
     .Does(() => Run("dotnet", $"run -c {configuration} --no-build --project samples/Curvature.Demo/Curvature.Demo.csproj -- {demoArgs}"));
 
