@@ -64,8 +64,8 @@ Task("Test")
     .IsDependentOn("Build")
     .Does(() =>
     {
-        // The native libraries were just installed: their tests must run (fail, not skip).
-        var env = new Dictionary<string, string> { ["CURVATURE_REQUIRE_NATIVE"] = "1" };
+        // The native libraries and data sets were just installed: their tests must run (fail, not skip).
+        var env = new Dictionary<string, string> { ["CURVATURE_REQUIRE_NATIVE"] = "1", ["CURVATURE_REQUIRE_DATASETS"] = "1" };
 
         // The reference cases on every backend, one line per case, so the log shows MKL and OpenBLAS at work
         // (the test suite runs the same checks again as tests).
