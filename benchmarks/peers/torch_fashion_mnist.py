@@ -20,6 +20,8 @@ Timing
 
 Threads: OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS are set to ``--threads`` before torch is imported,
 then torch.set_num_threads(threads) and one inter-op thread, so the OpenMP and BLAS pools cannot oversubscribe.
+``--wait-policy passive`` sets OMP_WAIT_POLICY=PASSIVE: on a machine whose cores are busy with other processes,
+OpenMP's default spin-waiting makes multi-threaded steps several times slower (see README.md).
 
 Batch order: each epoch is a permutation of the training set from numpy.random.default_rng(seed + epoch); weights are
 initialised by torch.manual_seed(seed) with PyTorch's default initialisation.
@@ -52,6 +54,8 @@ def parse_args(argv):
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--data-dir", default=DEBIAN_DIR)
+    p.add_argument("--wait-policy", choices=["default", "passive", "active"], default="default",
+                   help="OMP_WAIT_POLICY for torch's OpenMP pool (default: leave the environment alone)")
     p.add_argument("--activation", choices=["sigmoid", "tanh"], default="sigmoid", help="AE hidden units")
     p.add_argument("--channels", default="32,64", help="CNN channels C1,C2")
     p.add_argument("--kernel", type=int, default=5, help="CNN kernel size (odd)")
@@ -160,6 +164,8 @@ def main(argv):
     args = parse_args(argv)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
+    if args.wait_policy != "default":
+        os.environ["OMP_WAIT_POLICY"] = args.wait_policy.upper()
     import numpy as np
     import torch
 
@@ -203,6 +209,7 @@ def main(argv):
 
     rows = []
     step_ms = []
+    cpu_ms = []  # CPU time of all the process's threads during the step: > wall time when threads run in parallel
     evals = []
     train_seconds = 0.0
     target_step = target_seconds = None
@@ -226,6 +233,7 @@ def main(argv):
         yb = y_all.index_select(0, idx)
         target = xb if args.model == "ae" else None
 
+        c0 = time.process_time_ns()
         t0 = time.perf_counter_ns()
         optimizer.zero_grad(set_to_none=True)
         out = model(xb)
@@ -233,11 +241,13 @@ def main(argv):
         loss.backward()
         optimizer.step()
         t1 = time.perf_counter_ns()
+        c1 = time.process_time_ns()
 
         step += 1
         ms = (t1 - t0) / 1e6
         train_seconds += ms / 1e3
         step_ms.append(ms)
+        cpu_ms.append((c1 - c0) / 1e6)
         batch_loss = float(loss.detach())
         eval_loss = None
         if args.eval_every > 0 and step % args.eval_every == 0:
@@ -262,6 +272,7 @@ def main(argv):
         "parameters": param_count,
         "batch_size": args.batch_size,
         "threads": args.threads,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
         "lr": args.lr,
         "seed": args.seed,
         "steps": step,
@@ -270,6 +281,7 @@ def main(argv):
         "median_step_ms": statistics.median(steady),
         "p10_step_ms": q[0],
         "p90_step_ms": q[8],
+        "median_cpu_ms": statistics.median(cpu_ms[args.warmup:] if len(cpu_ms) > args.warmup else cpu_ms),
         "train_seconds": train_seconds,
         "target_loss": args.target_loss,
         "steps_to_target": target_step,
@@ -310,7 +322,7 @@ def main(argv):
     final_text = f", eval loss {initial_eval:.2f} -> {final_eval:.2f}" if final_eval is not None else ""
     print(f"{args.model} batch {args.batch_size} threads {args.threads} lr {args.lr:g}: {step} steps in "
           f"{train_seconds:.1f} s, median {summary['median_step_ms']:.1f} ms/step "
-          f"(p10 {q[0]:.1f}, p90 {q[8]:.1f}){final_text}{target_text}")
+          f"(p10 {q[0]:.1f}, p90 {q[8]:.1f}; CPU {summary['median_cpu_ms']:.1f} ms/step){final_text}{target_text}")
     return 0
 
 
