@@ -43,6 +43,10 @@ Task("__InstallNative")
     .Description("Installs OpenBLAS and MKL from Debian (idempotent; fast when present).")
     .Does(() => Run("bash", "native/install-native-libs.sh"));
 
+Task("__InstallDatasets")
+    .Description("Installs the demo's data sets (Fashion-MNIST) from Debian (idempotent; fast when present).")
+    .Does(() => Run("bash", "native/install-datasets.sh"));
+
 Task("__Restore")
     .Does(() => Run("dotnet", $"restore \"{solution}\""));
 
@@ -60,11 +64,12 @@ Task("Build")
 Task("Test")
     .Description("Installs the native libraries, builds, and runs the whole test suite with MKL and OpenBLAS required.")
     .IsDependentOn("__InstallNative")
+    .IsDependentOn("__InstallDatasets")
     .IsDependentOn("Build")
     .Does(() =>
     {
-        // The native libraries were just installed: their tests must run (fail, not skip).
-        var env = new Dictionary<string, string> { ["CURVATURE_REQUIRE_NATIVE"] = "1" };
+        // The native libraries and data sets were just installed: their tests must run (fail, not skip).
+        var env = new Dictionary<string, string> { ["CURVATURE_REQUIRE_NATIVE"] = "1", ["CURVATURE_REQUIRE_DATASETS"] = "1" };
 
         // The reference cases on every backend, one line per case, so the log shows MKL and OpenBLAS at work
         // (the test suite runs the same checks again as tests).
@@ -164,6 +169,7 @@ Task("TestAot")
 Task("Demo")
     .Description("Runs the demo (samples/Curvature.Demo).")
     .IsDependentOn("__InstallNative")
+    .IsDependentOn("__InstallDatasets")
     .IsDependentOn("Build")
     .Does(() => Run("dotnet", $"run -c {configuration} --no-build --project samples/Curvature.Demo/Curvature.Demo.csproj -- {demoArgs}"));
 
