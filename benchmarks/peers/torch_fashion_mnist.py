@@ -28,6 +28,15 @@ initialised by torch.manual_seed(seed) with PyTorch's default initialisation.
 
 Outputs: a summary line on stdout; ``--csv`` (one row per step: step, train_seconds, step_ms, batch_loss, eval_loss)
 and ``--json`` (the summary: settings, median step time, steps/seconds to ``--target-loss``, final losses).
+
+``--reduction mean`` averages the autoencoder's BCE over pixels too (PyTorch's default reduction, what the .NET demo
+trains with); the default ``sum`` sums over pixels and averages over the batch (nats per image).
+
+``--serve``: the step-time peer of the .NET demo's ``--compare-pytorch``. After the set-up above the script prints one
+JSON line ``{"ready": true, ...}`` and then reads commands from stdin, one per line: ``run K`` trains K more steps (the
+batch order continues) and prints ``{"step_ms": [...], "loss": <last batch loss>}``; ``quit`` (or end of input) exits.
+Nothing else is written to stdout in this mode, and no evaluation runs, so the caller can alternate chunks of steps with
+its own in one run.
 """
 import argparse
 import csv
@@ -66,8 +75,11 @@ def parse_args(argv):
     p.add_argument("--test", action="store_true", help="evaluate on the whole test set at the end")
     p.add_argument("--csv", help="per-step CSV output")
     p.add_argument("--json", help="summary JSON output")
+    p.add_argument("--reduction", choices=["sum", "mean"], default="sum",
+                   help="AE loss: BCE summed over pixels (default) or averaged over pixels, both averaged over the batch")
+    p.add_argument("--serve", action="store_true", help="step-time peer: run chunks of steps on command (see above)")
     args = p.parse_args(argv)
-    if args.steps <= 0 and args.seconds <= 0:
+    if args.steps <= 0 and args.seconds <= 0 and not args.serve:
         p.error("give --steps and/or --seconds")
     if args.batch_size <= 0 or args.threads <= 0 or args.warmup < 0:
         p.error("--batch-size and --threads must be positive, --warmup non-negative")
@@ -151,6 +163,9 @@ def build_model(args, torch):
 def make_loss(args, torch):
     F = torch.nn.functional
     if args.model == "ae":
+        if args.reduction == "mean":
+            # BCE-with-logits averaged over pixels and images (PyTorch's default reduction).
+            return lambda out, x, y: F.binary_cross_entropy_with_logits(out, x)
         # BCE-with-logits summed over pixels, mean over the batch.
         return lambda out, x, y: F.binary_cross_entropy_with_logits(out, x, reduction="sum") / x.shape[0]
     return lambda out, x, y: F.cross_entropy(out, y)
@@ -206,6 +221,9 @@ def main(argv):
                     correct += int((out.argmax(1) == yb).sum())
         model.train()
         return total / xs.shape[0], correct / xs.shape[0]
+
+    if args.serve:
+        return serve(args, torch, np, model, loss_fn, optimizer, x_all, y_all, param_count)
 
     rows = []
     step_ms = []
@@ -323,6 +341,53 @@ def main(argv):
     print(f"{args.model} batch {args.batch_size} threads {args.threads} lr {args.lr:g}: {step} steps in "
           f"{train_seconds:.1f} s, median {summary['median_step_ms']:.1f} ms/step "
           f"(p10 {q[0]:.1f}, p90 {q[8]:.1f}; CPU {summary['median_cpu_ms']:.1f} ms/step){final_text}{target_text}")
+    return 0
+
+
+def serve(args, torch, np, model, loss_fn, optimizer, x_all, y_all, param_count):
+    """The --serve loop: chunks of timed steps on command, one JSON line per chunk (see the module docstring)."""
+    n = x_all.shape[0]
+    state = {"epoch": 0, "position": n, "order": None}
+
+    def next_batch():
+        if state["position"] + args.batch_size > n:  # drop the last partial batch of an epoch
+            state["order"] = torch.from_numpy(np.random.default_rng(args.seed + state["epoch"]).permutation(n))
+            state["epoch"] += 1
+            state["position"] = 0
+        idx = state["order"][state["position"]:state["position"] + args.batch_size]
+        state["position"] += args.batch_size
+        return x_all.index_select(0, idx), y_all.index_select(0, idx)
+
+    def reply(obj):
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+    reply({"ready": True, "model": args.model, "parameters": param_count, "batch_size": args.batch_size,
+           "threads": args.threads, "torch": torch.__version__, "reduction": args.reduction,
+           "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)")})
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "quit":
+            break
+        if words[0] != "run" or len(words) != 2 or not words[1].isdigit():
+            reply({"error": f"unknown command {line.strip()!r}; expected 'run K' or 'quit'"})
+            continue
+        times = []
+        loss = None
+        for _ in range(int(words[1])):
+            xb, yb = next_batch()
+            target = xb if args.model == "ae" else None
+            t0 = time.perf_counter_ns()
+            optimizer.zero_grad(set_to_none=True)
+            out = model(xb)
+            loss = loss_fn(out, target, yb)
+            loss.backward()
+            optimizer.step()
+            t1 = time.perf_counter_ns()
+            times.append((t1 - t0) / 1e6)
+        reply({"step_ms": times, "loss": None if loss is None else float(loss.detach())})
     return 0
 
 

@@ -6,17 +6,17 @@ public static class OptimizerCatalog
     /// <summary>All definitions, available or not.</summary>
     public static IReadOnlyList<OptimizerDefinition> All { get; } =
     [
-        new("sgd", "SGD+momentum", setup => new SgdMomentumOptimizer(setup.LearningRate, momentum: 0.9)),
-        new("adam", "Adam", setup => new AdamOptimizer(setup.LearningRate)),
+        new("sgd", "SGD+momentum", TorchOptimizerMethod.Sgd),
+        new("adam", "Adam", TorchOptimizerMethod.Adam),
 
-        // Curvature's optimizers: see CurvatureOptimizers.cs, the one place where they are wired in.
-        new("kfac", "K-FAC", CurvatureOptimizers.Kfac, CurvatureOptimizers.NotWiredYet("K-FAC")),
-        new("ekfac", "EKFAC", CurvatureOptimizers.Ekfac, CurvatureOptimizers.NotWiredYet("EKFAC")),
-        new("adafisher", "AdaFisher", CurvatureOptimizers.AdaFisher, CurvatureOptimizers.NotWiredYet("AdaFisher")),
+        // Curvature's optimizers, attached through the TorchSharp bridge: see CurvatureMethod.cs.
+        new("kfac", "K-FAC", CurvatureMethod.Kfac, CurvatureMethod.NotWiredYet("K-FAC")),
+        new("ekfac", "EKFAC", CurvatureMethod.Ekfac, CurvatureMethod.NotWiredYet("EKFAC")),
+        new("adafisher", "AdaFisher", CurvatureMethod.AdaFisher, CurvatureMethod.NotWiredYet("AdaFisher")),
     ];
 
     /// <summary>The keys the demo runs when <c>--optimizers</c> is not given: every available one.</summary>
-    public static IReadOnlyList<string> DefaultKeys => All.Where(d => d.IsAvailable).Select(d => d.Key).ToArray();
+    public static IReadOnlyList<string> DefaultKeys => [.. All.Where(d => d.IsAvailable).Select(d => d.Key)];
 
     /// <summary>Finds a definition by key (case-insensitive).</summary>
     public static OptimizerDefinition? Find(string key) =>

@@ -1,25 +1,29 @@
-using Curvature.Demo.NeuralNet;
+using Curvature.Demo.Tasks;
 using Curvature.Demo.Training;
 using ScottPlot;
 
 namespace Curvature.Demo.Reporting;
 
 /// <summary>
-/// Draws the training-set loss (solid) and test loss (dashed) of every optimizer, against steps (left) and training
-/// wall time (right), one row per task, log-scaled losses, into one PNG (ScottPlot 5).
+/// Draws every optimizer's training loss (evaluated on the fixed training subset) against steps (left) and training
+/// wall time (right), one row per task, log-scaled losses, with the task's target as a dotted line, into one PNG
+/// (ScottPlot 5).
 /// </summary>
 public static class CurvePlotWriter
 {
     /// <summary>Writes the figure to <paramref name="path"/>.</summary>
-    public static void Write(string path, IReadOnlyList<(DemoTask Task, IReadOnlyList<RunResult> Results)> tasks, string backend)
+    public static void Write(string path, IReadOnlyList<TaskResults> tasks, RunEnvironment environment)
     {
+        ArgumentNullException.ThrowIfNull(tasks);
+        ArgumentNullException.ThrowIfNull(environment);
         var multiplot = new Multiplot();
         var plots = new List<Plot>();
-        foreach (var (task, results) in tasks)
+        foreach (var results in tasks)
         {
-            string loss = task.Loss == LossKind.CrossEntropy ? "cross-entropy" : "MSE";
-            plots.Add(CreatePlot($"{task.Title}: loss vs step (solid: train, dashed: test)", "step", loss, task, results, p => p.Step));
-            plots.Add(CreatePlot($"{task.Title}: loss vs training time, {backend} backend", "training wall time [s]", loss, task, results, p => p.Seconds));
+            var task = results.Task;
+            string loss = $"training {task.LossName}";
+            plots.Add(CreatePlot($"{task.Title}: training loss vs step", "step", loss, task, results.Runs, p => p.Step));
+            plots.Add(CreatePlot($"{task.Title}: training loss vs training time ({environment.Threads} thread{(environment.Threads == 1 ? "" : "s")})", "training wall time [s]", loss, task, results.Runs, p => p.Seconds));
         }
 
         multiplot.Reset(plots[0]); // a new Multiplot starts with one empty plot of its own
@@ -39,7 +43,7 @@ public static class CurvePlotWriter
         double minY = double.PositiveInfinity, maxY = double.NegativeInfinity;
         for (int i = 0; i < results.Count; i++)
         {
-            var evaluations = results[i].Curve.Where(p => p.IsEvaluation && double.IsFinite(p.TrainLoss) && p.TrainLoss > 0).ToArray();
+            var evaluations = results[i].Evaluations.Where(p => double.IsFinite(p.TrainLoss) && p.TrainLoss > 0).ToArray();
             if (evaluations.Length == 0)
             {
                 continue;
@@ -48,15 +52,11 @@ public static class CurvePlotWriter
             var color = palette.GetColor(i);
             double[] xs = evaluations.Select(x).ToArray();
             double[] train = evaluations.Select(p => Math.Log10(p.TrainLoss)).ToArray();
-            double[] test = evaluations.Select(p => Math.Log10(Math.Max(p.TestLoss, 1e-300))).ToArray();
             var trainLine = plot.Add.ScatterLine(xs, train, color);
             trainLine.LineWidth = 2;
             trainLine.LegendText = results[i].OptimizerName;
-            var testLine = plot.Add.ScatterLine(xs, test, color);
-            testLine.LineWidth = 1.5f;
-            testLine.LinePattern = LinePattern.Dashed;
-            minY = Math.Min(minY, Math.Min(train.Min(), test.Min()));
-            maxY = Math.Max(maxY, Math.Max(train.Max(), test.Max()));
+            minY = Math.Min(minY, train.Min());
+            maxY = Math.Max(maxY, train.Max());
         }
 
         if (double.IsFinite(task.TargetLoss) && task.TargetLoss > 0)
@@ -76,7 +76,7 @@ public static class CurvePlotWriter
             plot.Axes.Left.TickGenerator = LogTicks(minY - pad, maxY + pad);
         }
 
-        plot.Axes.SetLimitsX(0, results.SelectMany(r => r.Curve).Select(x).DefaultIfEmpty(1).Max());
+        plot.Axes.SetLimitsX(0, Math.Max(1e-9, results.SelectMany(r => r.Evaluations).Select(x).DefaultIfEmpty(1).Max()));
 
         plot.Grid.MajorLineColor = Colors.Black.WithAlpha(0.12);
         plot.Grid.MinorLineColor = Colors.Black.WithAlpha(0.05);

@@ -3,38 +3,50 @@ using Curvature.Demo.Training;
 
 namespace Curvature.Demo.Reporting;
 
-/// <summary>Progress as plain lines (for redirected output and logs): at 25 %, 50 %, 75 % and at the end of each run.</summary>
+/// <summary>Progress as plain lines (for redirected output and logs): at each quarter of the budget and at the end of each run.</summary>
 public sealed class PlainProgressLog(TextWriter output) : IRunProgress
 {
-    private string _label = "";
-    private int _steps;
+    private TrainingPlan? _plan;
     private int _nextQuarter;
 
     /// <inheritdoc />
-    public void Start(string task, string optimizer, int steps)
+    public void Start(string task, string optimizer, TrainingPlan plan)
     {
-        _label = $"{task} / {optimizer}";
-        _steps = steps;
+        ArgumentNullException.ThrowIfNull(plan);
+        _plan = plan;
         _nextQuarter = 1;
-        output.WriteLine($"  {_label}: {steps} steps");
+        string cap = plan.StepCap is long c ? string.Create(CultureInfo.InvariantCulture, $", at most {c} steps") : "";
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {task} / {optimizer}: {plan.BudgetSeconds:0.#} s budget{cap}"));
+        output.Flush();
     }
 
     /// <inheritdoc />
-    public void Report(int step, double batchLoss, double seconds)
+    public void Report(long step, double batchLoss, double seconds)
     {
-        if (_nextQuarter < 4 && step >= _nextQuarter * _steps / 4.0)
+        if (_plan is null || _nextQuarter >= 4)
         {
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    step {step,5}/{_steps}  batch loss {batchLoss:0.0000}  {seconds:0.0} s"));
-            _nextQuarter++;
+            return;
+        }
+
+        double fraction = ProgressFraction.Of(_plan, step, seconds);
+        if (fraction >= _nextQuarter / 4.0)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    step {step,6}  batch loss {batchLoss:0.0000}  {seconds:0.0} s"));
+            output.Flush();
+            while (_nextQuarter < 4 && fraction >= _nextQuarter / 4.0)
+            {
+                _nextQuarter++;
+            }
         }
     }
 
     /// <inheritdoc />
     public void Finish(RunResult result)
     {
+        ArgumentNullException.ThrowIfNull(result);
         string status = result.Diverged
-            ? $"diverged at step {result.Steps}"
-            : string.Create(CultureInfo.InvariantCulture, $"done: train loss {result.Final.TrainLoss:0.0000}");
+            ? $"diverged at step {result.Steps} ({result.DivergenceReason})"
+            : string.Create(CultureInfo.InvariantCulture, $"done: {result.Steps} steps, train loss {result.FinalTrainLoss:0.0000}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {status} in {result.TrainingSeconds:0.0} s"));
         output.Flush();
     }

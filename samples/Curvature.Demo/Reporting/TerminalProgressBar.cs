@@ -9,23 +9,23 @@ public sealed class TerminalProgressBar(TextWriter output) : IRunProgress
 {
     private const int BarWidth = 28;
     private readonly Stopwatch _sinceDraw = new();
+    private TrainingPlan? _plan;
     private string _label = "";
-    private int _steps;
     private int _lastWidth;
 
     /// <inheritdoc />
-    public void Start(string task, string optimizer, int steps)
+    public void Start(string task, string optimizer, TrainingPlan plan)
     {
+        _plan = plan;
         _label = $"{task,-11} {optimizer,-13}";
-        _steps = steps;
         _sinceDraw.Restart();
         Draw(0, double.NaN, 0);
     }
 
     /// <inheritdoc />
-    public void Report(int step, double batchLoss, double seconds)
+    public void Report(long step, double batchLoss, double seconds)
     {
-        if (_sinceDraw.ElapsedMilliseconds >= 100 || step == _steps)
+        if (_sinceDraw.ElapsedMilliseconds >= 100)
         {
             Draw(step, batchLoss, seconds);
             _sinceDraw.Restart();
@@ -35,19 +35,19 @@ public sealed class TerminalProgressBar(TextWriter output) : IRunProgress
     /// <inheritdoc />
     public void Finish(RunResult result)
     {
-        var final = result.Final;
-        string status = result.Diverged ? "DIVERGED" : string.Create(CultureInfo.InvariantCulture, $"train loss {final.TrainLoss:0.0000}");
-        Write(string.Create(CultureInfo.InvariantCulture, $"  {_label} [{new string('#', BarWidth)}] {result.Steps,5}/{_steps}  {status}  {result.TrainingSeconds,6:0.0} s"));
+        ArgumentNullException.ThrowIfNull(result);
+        string status = result.Diverged ? "DIVERGED" : string.Create(CultureInfo.InvariantCulture, $"train loss {result.FinalTrainLoss:0.0000}");
+        Write(string.Create(CultureInfo.InvariantCulture, $"  {_label} [{new string('#', BarWidth)}] {result.Steps,6} steps  {status}  {result.TrainingSeconds,5:0.0} s"));
         output.WriteLine();
         output.Flush();
         _lastWidth = 0;
     }
 
-    private void Draw(int step, double batchLoss, double seconds)
+    private void Draw(long step, double batchLoss, double seconds)
     {
-        int filled = _steps == 0 ? BarWidth : (int)((long)step * BarWidth / _steps);
+        int filled = _plan is null ? 0 : (int)(ProgressFraction.Of(_plan, step, seconds) * BarWidth);
         string loss = double.IsNaN(batchLoss) ? "" : string.Create(CultureInfo.InvariantCulture, $"batch loss {batchLoss:0.0000}");
-        Write(string.Create(CultureInfo.InvariantCulture, $"  {_label} [{new string('#', filled)}{new string('.', BarWidth - filled)}] {step,5}/{_steps}  {loss}  {seconds,6:0.0} s"));
+        Write(string.Create(CultureInfo.InvariantCulture, $"  {_label} [{new string('#', filled)}{new string('.', BarWidth - filled)}] {step,6} steps  {loss}  {seconds,5:0.0} s"));
         output.Flush();
     }
 

@@ -4,10 +4,10 @@ namespace Curvature.Demo.Training;
 public interface IRunProgress
 {
     /// <summary>A run starts.</summary>
-    void Start(string task, string optimizer, int steps);
+    void Start(string task, string optimizer, TrainingPlan plan);
 
     /// <summary>A step finished (called every step; implementations throttle their output).</summary>
-    void Report(int step, double batchLoss, double seconds);
+    void Report(long step, double batchLoss, double seconds);
 
     /// <summary>The run finished.</summary>
     void Finish(RunResult result);

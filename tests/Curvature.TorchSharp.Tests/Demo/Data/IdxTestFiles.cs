@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using Curvature.Demo.Data.Idx;
 
-namespace Curvature.Tests.Data;
+namespace Curvature.TorchSharp.Tests.Demo.Data;
 
 /// <summary>Writes IDX files for the reader tests into a private temporary directory (deleted on dispose).</summary>
 public sealed class IdxTestFiles : IDisposable

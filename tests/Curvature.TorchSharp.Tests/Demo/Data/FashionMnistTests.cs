@@ -1,7 +1,7 @@
 using Curvature.Demo.Data.Idx;
 using Xunit;
 
-namespace Curvature.Tests.Data;
+namespace Curvature.TorchSharp.Tests.Demo.Data;
 
 public sealed class FashionMnistTests : IDisposable
 {

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using Curvature.Demo.Data.Idx;
 using Xunit;
 
-namespace Curvature.Tests.Data;
+namespace Curvature.TorchSharp.Tests.Demo.Data;
 
 public sealed class IdxReaderTests : IDisposable
 {
