@@ -1,4 +1,4 @@
-// Curvature build script (Cake). Public tasks: Build, Test, Pack, Fuzz, TestLong, TestAot, Demo, Bench, Default (= Test).
+// Curvature build script (Cake). Public tasks: Build, Test, Pack, Fuzz, TestLong, TestAot, Demo, DemoPeer, Bench, Default (= Test).
 // Run through ./build.sh --target=<Task> so the pinned Cake tool is restored first.
 
 //////////////////////////////////////////////////////////////////////
@@ -167,11 +167,19 @@ Task("TestAot")
     });
 
 Task("Demo")
-    .Description("Runs the demo (samples/Curvature.Demo).")
+    .Description("Runs the demo (samples/Curvature.Demo): Fashion-MNIST autoencoder and CNN, SGD/Adam against K-FAC/EKFAC/AdaFisher on equal wall-clock budgets. Options: --demo-args=\"--budget 60 --json run.json\" (see the demo's --help).")
     .IsDependentOn("__InstallNative")
     .IsDependentOn("__InstallDatasets")
     .IsDependentOn("Build")
     .Does(() => Run("dotnet", $"run -c {configuration} --no-build --project samples/Curvature.Demo/Curvature.Demo.csproj -- {demoArgs}"));
+
+Task("DemoPeer")
+    .Description("Times the demo's Adam step through TorchSharp against the same step in PyTorch (Debian python3-torch, benchmarks/peers/torch_fashion_mnist.py), alternating chunks in one run, and prints the ratio. Options: --demo-args=\"--threads 2 --compare-rounds 20\".")
+    .IsDependentOn("__InstallNative")
+    .IsDependentOn("__InstallDatasets")
+    .IsDependentOn("__InstallPeers")
+    .IsDependentOn("Build")
+    .Does(() => Run("dotnet", $"run -c {configuration} --no-build --project samples/Curvature.Demo/Curvature.Demo.csproj -- --compare-pytorch {demoArgs}"));
 
 //////////////////////////////////////////////////////////////////////
 // PACKAGES

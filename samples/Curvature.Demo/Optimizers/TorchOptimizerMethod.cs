@@ -48,7 +48,7 @@ public sealed class TorchOptimizerMethod : ITrainingMethod
     {
         ArgumentNullException.ThrowIfNull(batch);
         using var scope = NewDisposeScope();
-        _optimizer.zero_grad();
+        _model.zero_grad(set_to_none: true); // as torch.optim.Optimizer.zero_grad(set_to_none=True)
         var output = _model.call(batch.Input);
         var loss = _task.ComputeLoss(output, batch.Images, batch.Labels);
         double value = loss.item<float>();

@@ -181,7 +181,7 @@ public sealed class Trainer : IDisposable
             progress.Report(losses.Count, loss, time);
             if (!double.IsFinite(loss))
             {
-                divergence ??= $"the batch loss became {loss}";
+                divergence ??= $"the batch loss is not finite ({loss})";
                 continue;
             }
 
