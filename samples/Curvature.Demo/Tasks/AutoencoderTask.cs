@@ -45,14 +45,14 @@ public sealed class AutoencoderTask : DemoTask
     public override double DefaultBudgetSeconds => 15;
 
     /// <inheritdoc />
-    public override double TargetLoss => 0.35;
+    public override double TargetLoss => 0.38;
 
     /// <inheritdoc />
     public override string Baseline =>
-        "the pixels' own entropy (the floor of this loss) is 0.240 per pixel; predicting every pixel's training mean gives about 0.41";
+        "the pixels' own entropy (the floor of this loss) is 0.240; predicting each pixel's training mean gives 0.490, the plateau first-order methods start on";
 
     /// <inheritdoc />
-    public override double SgdLearningRate => 1.0;
+    public override double SgdLearningRate => 30;
 
     /// <inheritdoc />
     public override double AdamLearningRate => 3e-3;

@@ -45,10 +45,10 @@ public sealed class CnnTask : DemoTask
     public override int DefaultBatchSize => 128;
 
     /// <inheritdoc />
-    public override double DefaultBudgetSeconds => 10;
+    public override double DefaultBudgetSeconds => 8;
 
     /// <inheritdoc />
-    public override double TargetLoss => 0.5;
+    public override double TargetLoss => 0.4;
 
     /// <inheritdoc />
     public override string Baseline => "chance is 10 % accuracy (cross-entropy ln 10 = 2.303)";
@@ -57,7 +57,7 @@ public sealed class CnnTask : DemoTask
     public override double SgdLearningRate => 0.03;
 
     /// <inheritdoc />
-    public override double AdamLearningRate => 1e-3;
+    public override double AdamLearningRate => 1e-2;
 
     /// <inheritdoc />
     public override nn.Module<Tensor, Tensor> CreateModel() =>
