@@ -251,6 +251,18 @@ public abstract class CurvatureOptimizer<T> : IDisposable
 
     internal IReadOnlyList<CurvatureBlock<T>> Blocks => _blocks;
 
+    /// <summary>True when the curvature of <paramref name="layer"/> comes from observations (so
+    /// <see cref="Observe(string, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{int})"/> takes it); false
+    /// when it comes from the layer's parameter gradients alone (plain parameters, and the layers an optimizer treats so).</summary>
+    /// <exception cref="KeyNotFoundException">The model has no layer of that name.</exception>
+    public bool TakesObservations(string layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        return _blockByLayer.TryGetValue(layer, out int index)
+            ? _blocks[index].UsesObservations
+            : throw new KeyNotFoundException($"The model has no layer named '{layer}'.");
+    }
+
     /// <summary>
     /// Records one layer's input and output gradients for the next step's statistics update.
     /// </summary>

@@ -25,7 +25,7 @@ public class ReadmeBridgeExampleTests
 
         // ── README: TorchSharp bridge ──
         using var capture = new TorchLayerCapture<float>(model);
-        var builder = new KfacFactorBuilder<float>(backend, capture.Model.ToKfacModel(), new KfacOptions { NumData = n });
+        var builder = new KfacFactorBuilder<float>(backend, capture.Model.ToModelSpec(), new KfacOptions { NumData = n });
         var observer = new KfacFactorBuilderObserver<float>(builder);
         Tensor output;
         using (capture.Record()) output = model.call(x);
