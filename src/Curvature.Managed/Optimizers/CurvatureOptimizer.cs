@@ -406,7 +406,9 @@ public abstract class CurvatureOptimizer<T> : IDisposable
     /// The kfac-pytorch form of a step: updates statistics and refreshes as <see cref="Step(double, Func{double}?, CancellationToken)"/>
     /// does, then overwrites every bound gradient with the preconditioned gradient <c>d = (C + λI)⁻¹ ∇L</c> (after coupled
     /// weight decay and gradient clipping, and scaled by the KL clip when set), for another optimizer to apply. Parameters,
-    /// momentum and damping are not changed.
+    /// momentum and damping are not changed; state the preconditioned gradient itself is made of (AdaFisher's first moment)
+    /// advances as in a step, so preconditioning and then applying <c>−η·d</c> is the step with learning rate η and no
+    /// momentum.
     /// </summary>
     /// <param name="cancellationToken">Checked between kernel calls; a cancelled call throws
     /// <see cref="OperationCanceledException"/> with nothing changed.</param>
@@ -920,9 +922,11 @@ public abstract class CurvatureOptimizer<T> : IDisposable
         double norm = 0;
         double ratio = double.NaN;
         double usedDamping = _damping;
+
+        // State the direction itself depends on (AdaFisher's first moment) advances with every step, Precondition included.
+        CommitDirectionState();
         if (applyUpdate)
         {
-            CommitDirectionState();
             for (int p = 0; p < _values.Length; p++)
             {
                 var values = _values[p].Span;

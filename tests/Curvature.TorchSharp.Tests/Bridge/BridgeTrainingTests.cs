@@ -11,9 +11,10 @@ using static TorchSharp.torch;
 namespace Curvature.TorchSharp.Tests.Bridge;
 
 /// <summary>
-/// Training runs through the bridge with each optimizer's default settings: a TorchSharp MLP and CNN, the bridge's own
-/// per-step code only (record, loss, Step), the training-set loss must end well below its start and every batch loss
-/// must stay finite.
+/// Training runs through the bridge with each optimizer's default settings: a TorchSharp MLP and CNN, and two models with
+/// every other layer kind (Embedding, a two-axis LayerNorm, a weight-shared Linear, a plain parameter; BatchNorm2d, a
+/// grouped Conv2d, BatchNorm1d). The training loop is the bridge's per-step code only (record, loss, Step); the
+/// training-set loss must end well below its start and every batch loss must stay finite.
 /// </summary>
 public abstract class BridgeTrainingTests<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -23,7 +24,7 @@ public abstract class BridgeTrainingTests<T>
     public static TheoryData<string, string> Runs()
     {
         var data = new TheoryData<string, string>();
-        foreach (var problem in new[] { "mlp", "cnn" })
+        foreach (var problem in new[] { "mlp", "cnn", "tokens", "images" })
         {
             foreach (var optimizer in new[] { "kfac", "ekfac", "adafisher" })
             {
@@ -39,7 +40,13 @@ public abstract class BridgeTrainingTests<T>
     public void DefaultSettings_DecreaseTheLoss(string problemName, string optimizerName)
     {
         var backend = TestBackends.Get("managed");
-        using var problem = problemName == "mlp" ? TorchProblems.Mlp(Type) : TorchProblems.Cnn(Type);
+        using var problem = problemName switch
+        {
+            "mlp" => TorchProblems.Mlp(Type),
+            "cnn" => TorchProblems.Cnn(Type),
+            "tokens" => TorchProblems.Tokens(Type),
+            _ => TorchProblems.Images(Type),
+        };
         var model = problem.CreateModel();
         double initial = problem.Loss(model);
         var losses = new List<double>();
