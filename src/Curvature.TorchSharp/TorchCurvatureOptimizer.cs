@@ -170,11 +170,13 @@ public sealed class TorchCurvatureOptimizer<T> : IDisposable
     /// step updates curvature statistics, the observed layers' inputs are captured (and, for the empirical Fisher, their
     /// output gradients are kept for the backward pass); otherwise nothing is captured.
     /// </summary>
+    /// <exception cref="InvalidOperationException">A bound parameter changed (see the remarks); nothing is recorded.</exception>
     /// <exception cref="ObjectDisposedException">This object was disposed.</exception>
     public TorchLayerCapture<T>.Recording Record()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         _armed = false;
+        VerifyBindings();
         if (_capture is null || !Optimizer.NeedsObservations)
         {
             _capture?.Release();
@@ -258,11 +260,7 @@ public sealed class TorchCurvatureOptimizer<T> : IDisposable
             throw new ArgumentException("The loss does not require gradients (computed under no_grad, or from detached tensors).", nameof(loss));
         }
 
-        foreach (var p in _parameters)
-        {
-            p.Verify();
-        }
-
+        VerifyBindings();
         bool observe = _capture is not null && Optimizer.NeedsObservations;
         if (observe && !_armed)
         {
@@ -312,6 +310,14 @@ public sealed class TorchCurvatureOptimizer<T> : IDisposable
         {
             _armed = false;
             _capture?.Release();
+        }
+    }
+
+    private void VerifyBindings()
+    {
+        foreach (var p in _parameters)
+        {
+            p.Verify();
         }
     }
 
