@@ -161,6 +161,10 @@ public sealed class TorchCurvatureOptimizer<T> : IDisposable
     /// <summary>The Fisher the layers are observed with.</summary>
     public TorchFisher Fisher { get; }
 
+    /// <summary>Called with true right before and false right after each call into <see cref="Optimizer"/> (observations,
+    /// step or preconditioning), so a benchmark can take the curvature maths out of the bridge's cost.</summary>
+    internal Action<bool>? OptimizerCall { get; set; }
+
     /// <summary>The layers whose inputs and output gradients are observed (module paths, in module order); the other
     /// parameters' curvature comes from their gradients.</summary>
     public IReadOnlyList<string> ObservedLayers { get; }
@@ -290,12 +294,23 @@ public sealed class TorchCurvatureOptimizer<T> : IDisposable
             }
 
             double lossValue = double.CreateChecked(loss.item<T>());
-            if (observe)
+            var observations = observe ? Observations() : default;
+            StepResult result;
+            OptimizerCall?.Invoke(true);
+            try
             {
-                Optimizer.ObserveAll(Observations());
+                if (observe)
+                {
+                    Optimizer.ObserveAll(observations);
+                }
+
+                result = applyUpdate ? Optimizer.Step(lossValue, lossAfterUpdate, cancellationToken) : Optimizer.Precondition(cancellationToken);
+            }
+            finally
+            {
+                OptimizerCall?.Invoke(false);
             }
 
-            var result = applyUpdate ? Optimizer.Step(lossValue, lossAfterUpdate, cancellationToken) : Optimizer.Precondition(cancellationToken);
             if (!applyUpdate)
             {
                 foreach (var p in _parameters)
