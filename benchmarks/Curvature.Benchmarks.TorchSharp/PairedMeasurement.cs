@@ -13,7 +13,7 @@ public static class PairedMeasurement
     public sealed record Result(
         double PlainCpuMs, double BridgeCpuMs, double OptimizerCpuMs, double MedianCpuRatio,
         double PlainWallMs, double BridgeWallMs, double OptimizerWallMs, double MedianWallRatio,
-        long PlainBytes, long BridgeBytes);
+        long PlainBytes, long BridgeBytes, double PlainFaults, double BridgeFaults);
 
     public static Result Run(Workload workload, BridgeVariant variant, int pairs, int warmup)
     {
@@ -51,6 +51,7 @@ public static class PairedMeasurement
         }
 
         long plainBytes = Bytes(Plain), bridgeBytes = Bytes(Bridged);
+        long plainFaults = 0, bridgeFaults = 0;
         var plain = new double[pairs];
         var bridged = new double[pairs];
         var calls = new double[pairs];
@@ -65,13 +66,13 @@ public static class PairedMeasurement
             callWall = 0;
             if (i % 2 == 0)
             {
-                (plain[i], plainCpu[i]) = Time(Plain);
-                (bridged[i], bridgedCpu[i]) = Time(Bridged);
+                (plain[i], plainCpu[i]) = Time(Plain, ref plainFaults);
+                (bridged[i], bridgedCpu[i]) = Time(Bridged, ref bridgeFaults);
             }
             else
             {
-                (bridged[i], bridgedCpu[i]) = Time(Bridged);
-                (plain[i], plainCpu[i]) = Time(Plain);
+                (bridged[i], bridgedCpu[i]) = Time(Bridged, ref bridgeFaults);
+                (plain[i], plainCpu[i]) = Time(Plain, ref plainFaults);
             }
 
             calls[i] = Stopwatch.GetElapsedTime(0, callWall).TotalMilliseconds;
@@ -83,17 +84,21 @@ public static class PairedMeasurement
         optimizer.OptimizerCall = null;
         model.Dispose();
         return new Result(Median(plainCpu), Median(bridgedCpu), Median(callsCpu), Median(cpuRatios),
-            Median(plain), Median(bridged), Median(calls), Median(ratios), plainBytes, bridgeBytes);
+            Median(plain), Median(bridged), Median(calls), Median(ratios), plainBytes, bridgeBytes,
+            PageFaults.IsAvailable ? (double)plainFaults / pairs : double.NaN, PageFaults.IsAvailable ? (double)bridgeFaults / pairs : double.NaN);
     }
 
-    /// <summary>Wall and thread CPU milliseconds of one step (CPU time NaN where the clock is unavailable).</summary>
-    private static (double Wall, double Cpu) Time(Action step)
+    /// <summary>Wall and thread CPU milliseconds of one step (CPU time NaN where the clock is unavailable); adds the step's
+    /// minor page faults to <paramref name="faults"/>.</summary>
+    private static (double Wall, double Cpu) Time(Action step, ref long faults)
     {
+        long before = PageFaults.IsAvailable ? PageFaults.Minor() : 0;
         long cpu = ThreadCpuClock.IsAvailable ? ThreadCpuClock.Nanoseconds() : 0;
         long start = Stopwatch.GetTimestamp();
         step();
         double wall = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         double cpuMs = ThreadCpuClock.IsAvailable ? (ThreadCpuClock.Nanoseconds() - cpu) / 1e6 : double.NaN;
+        faults += PageFaults.IsAvailable ? PageFaults.Minor() - before : 0;
         return (wall, cpuMs);
     }
 

@@ -288,6 +288,9 @@ public sealed class TorchCurvatureOptimizer<T> : IDisposable
                 _capture!.CopyLossGradients(1.0);
             }
 
+            // Everything observed is in the capture's buffers now: free the layer outputs and their gradients early.
+            _capture?.Release();
+
             foreach (var p in _parameters)
             {
                 p.ReadGradient();
