@@ -88,7 +88,14 @@ if (outPath is not null)
         md.AppendLine("glibc's `mallopt` keeps large blocks (mmap and trim thresholds 1 GiB), so libtorch reuses its activation buffers instead of");
         md.AppendLine("mapping and faulting them in anew each step; with the default settings those page faults add noise that can exceed the bridge's cost.");
     }
-    else if (tunables is { Length: > 0 })
+    else if (tunables is not { Length: > 0 })
+    {
+        md.AppendLine("With glibc's default settings large freed blocks go back to the kernel and are mapped and faulted in anew; the bridged step keeps");
+        md.AppendLine("each observed layer's output (and, for the empirical Fisher, its gradient) alive until the backward pass is done, so its peak memory");
+        md.AppendLine("is higher and it faults in more pages (faults columns), which dominates the convolutional model's rows here; see the sections below.");
+        md.AppendLine();
+    }
+    else
     {
         md.AppendLine("The same without changing the program: glibc's tunables (set in the environment of any process, a TorchSharp application");
         md.AppendLine("included) keep large blocks in the heap, so libtorch's buffers are reused instead of being mapped and faulted in anew.");
