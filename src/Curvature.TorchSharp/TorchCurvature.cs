@@ -26,7 +26,8 @@ public static class TorchCurvature
     /// <param name="options">The Fisher to observe with and the bias blocks; null for the defaults (empirical Fisher, joint
     /// <c>[W | b]</c> blocks).</param>
     /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>, inferred from the optimizer.</typeparam>
-    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double, or two parameters share
+    /// memory (tied weights).</exception>
     /// <exception cref="ArgumentException">The module itself is a single layer (wrap it in <c>nn.Sequential</c>), has no
     /// trainable parameter, or a parameter is not a contiguous CPU tensor of <typeparamref name="T"/>'s element type; or
     /// <paramref name="create"/> built the optimizer for another model.</exception>

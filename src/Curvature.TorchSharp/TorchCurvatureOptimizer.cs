@@ -108,6 +108,7 @@ public sealed class TorchCurvatureOptimizer<T> : IDisposable
                 gradients.Add(new NamedTensor<T>(spec.Name, binding.Gradient, spec.Shape));
             }
 
+            EnsureDisjoint(bound);
             optimizer = create(Model, values, gradients) ?? throw new ArgumentException("The create function returned null.", nameof(create));
             if (!ReferenceEquals(optimizer.Model, Model))
             {
@@ -328,6 +329,20 @@ public sealed class TorchCurvatureOptimizer<T> : IDisposable
         {
             _armed = false;
             _capture?.Release();
+        }
+    }
+
+    /// <summary>Tied parameters (one tensor's memory under two names) would be updated twice per step: refused.</summary>
+    private static void EnsureDisjoint(List<BoundParameter<T>> bound)
+    {
+        var sorted = bound.OrderBy(b => b.Pointer).ToList();
+        for (int i = 1; i < sorted.Count; i++)
+        {
+            var (previous, current) = (sorted[i - 1], sorted[i]);
+            if (current.Pointer < previous.Pointer + ((nint)previous.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()))
+            {
+                throw new NotSupportedException($"Parameters '{previous.Name}' and '{current.Name}' share memory (tied weights); the bridge binds each parameter to memory of its own.");
+            }
         }
     }
 

@@ -53,6 +53,12 @@ internal sealed unsafe class BoundParameter<T> : MemoryManager<T>
     /// <summary>The parameter's name (<c>named_parameters()</c>).</summary>
     public string Name { get; }
 
+    /// <summary>Where the parameter's data starts (and stays while bound).</summary>
+    public nint Pointer => _pointer;
+
+    /// <summary>The number of values.</summary>
+    public int Length => _length;
+
     /// <summary>The Curvature-owned gradient buffer the optimizer reads (and, for preconditioning, rewrites).</summary>
     public T[] Gradient { get; }
 

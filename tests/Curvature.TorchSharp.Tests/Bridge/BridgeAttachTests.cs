@@ -43,4 +43,16 @@ public class BridgeAttachTests
         Assert.Contains("Float32", e.Message);
         Assert.Throws<ArgumentException>(() => TorchCurvature.Attach(nn.Linear(3, 2), (spec, values, grads) => new KfacOptimizer<float>(new ManagedBackend(), spec, values, grads)));
     }
+
+    [Fact]
+    public void TiedWeights_AreRefused()
+    {
+        var embedding = nn.Embedding(10, 4);
+        var head = nn.Linear(4, 10, hasBias: false);
+        head.weight = embedding.weight!;
+        var model = nn.Sequential(("emb", embedding), ("head", head));
+        Assert.Equal(["emb.weight", "head.weight"], model.named_parameters().Select(p => p.name));
+        var e = Assert.Throws<NotSupportedException>(() => TorchCurvature.Attach(model, (spec, values, grads) => new KfacOptimizer<float>(new ManagedBackend(), spec, values, grads)));
+        Assert.Contains("tied", e.Message);
+    }
 }
