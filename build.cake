@@ -1,4 +1,4 @@
-// Curvature build script (Cake). Public tasks: Build, Test, Pack, Demo, Bench, Default (= Test).
+// Curvature build script (Cake). Public tasks: Build, Test, Pack, Fuzz, TestLong, TestAot, Demo, Bench, Default (= Test).
 // Run through ./build.sh --target=<Task> so the pinned Cake tool is restored first.
 
 //////////////////////////////////////////////////////////////////////
@@ -14,6 +14,9 @@ var benchSizes = Argument("bench-sizes", "");              // e.g. 128,256 (defa
 var benchBackends = Argument("bench-backends", "");        // e.g. managed,openblas (default: all that load)
 var benchOut = Argument("bench-out", "");                  // where RESULTS.md and the chart go (default: benchmarks/results)
 var versionSuffix = Argument("version-suffix", "");        // Pack: pre-release suffix, e.g. preview.1 (the version itself is VersionPrefix in src/Directory.Build.props)
+var fuzzMinutes = Argument("fuzz-minutes", 30.0);          // Fuzz: total minutes, spread over the properties
+var fuzzSeed = Argument("fuzz-seed", "");                  // Fuzz: replay the seed a failure printed (one case per property)
+var benchInterleavedSizes = Argument("bench-interleaved-sizes", ""); // orders of the interleaved A/B mode (default 256,512,1024; quick: 128)
 
 //////////////////////////////////////////////////////////////////////
 // GLOBAL VARIABLES
@@ -40,6 +43,10 @@ Task("__InstallNative")
     .Description("Installs OpenBLAS and MKL from Debian (idempotent; fast when present).")
     .Does(() => Run("bash", "native/install-native-libs.sh"));
 
+Task("__InstallDatasets")
+    .Description("Installs the demo's data sets (Fashion-MNIST) from Debian (idempotent; fast when present).")
+    .Does(() => Run("bash", "native/install-datasets.sh"));
+
 Task("__Restore")
     .Does(() => Run("dotnet", $"restore \"{solution}\""));
 
@@ -57,11 +64,12 @@ Task("Build")
 Task("Test")
     .Description("Installs the native libraries, builds, and runs the whole test suite with MKL and OpenBLAS required.")
     .IsDependentOn("__InstallNative")
+    .IsDependentOn("__InstallDatasets")
     .IsDependentOn("Build")
     .Does(() =>
     {
-        // The native libraries were just installed: their tests must run (fail, not skip).
-        var env = new Dictionary<string, string> { ["CURVATURE_REQUIRE_NATIVE"] = "1" };
+        // The native libraries and data sets were just installed: their tests must run (fail, not skip).
+        var env = new Dictionary<string, string> { ["CURVATURE_REQUIRE_NATIVE"] = "1", ["CURVATURE_REQUIRE_DATASETS"] = "1" };
 
         // The reference cases on every backend, one line per case, so the log shows MKL and OpenBLAS at work
         // (the test suite runs the same checks again as tests).
@@ -125,9 +133,43 @@ Task("Test")
         }
     });
 
+Task("Fuzz")
+    .Description("Runs the property-based fuzz suite (tests/Curvature.Tests/Fuzz) for --fuzz-minutes (default 30) on every backend; --fuzz-seed replays a failure.")
+    .IsDependentOn("__InstallNative")
+    .IsDependentOn("Build")
+    .Does(() =>
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["CURVATURE_REQUIRE_NATIVE"] = "1",
+            ["CURVATURE_FUZZ_MINUTES"] = fuzzMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (fuzzSeed != "") env["CURVATURE_FUZZ_SEED"] = fuzzSeed;
+        Run("dotnet", $"test --project tests/Curvature.Tests/Curvature.Tests.csproj -c {configuration} --no-build -- --filter-namespace Curvature.Tests.Fuzz --timeout {(int)Math.Ceiling(fuzzMinutes * 2 + 10)}m", env);
+    });
+
+Task("TestLong")
+    .Description("The kernel tests' long mode (CURVATURE_LONG_TESTS=1): every divide-and-conquer spectrum at every large order, the kernel test classes at every vector width in child processes (several minutes).")
+    .IsDependentOn("__InstallNative")
+    .IsDependentOn("Build")
+    .Does(() => Run("dotnet", $"test --project tests/Curvature.Tests/Curvature.Tests.csproj -c {configuration} --no-build -- " +
+        "--filter-class *TridiagonalDivideAndConquerTests --filter-class *VectorWidthTests",
+        new Dictionary<string, string> { ["CURVATURE_LONG_TESTS"] = "1", ["CURVATURE_REQUIRE_NATIVE"] = "1" }));
+
+Task("TestAot")
+    .Description("Installs the NativeAOT toolchain (clang, zlib) and runs the NativeAOT test: tests/Curvature.AotProbe published twice (default and x86-64-v3 instruction sets) must compute what the JIT computes (a few minutes).")
+    .IsDependentOn("Build")
+    .Does(() =>
+    {
+        Run("bash", "tests/Curvature.AotProbe/install-toolchain.sh");
+        Run("dotnet", $"test --project tests/Curvature.Tests/Curvature.Tests.csproj -c {configuration} --no-build -- --filter-class *NativeAotTests",
+            new Dictionary<string, string> { ["CURVATURE_AOT_TEST"] = "1" });
+    });
+
 Task("Demo")
     .Description("Runs the demo (samples/Curvature.Demo).")
     .IsDependentOn("__InstallNative")
+    .IsDependentOn("__InstallDatasets")
     .IsDependentOn("Build")
     .Does(() => Run("dotnet", $"run -c {configuration} --no-build --project samples/Curvature.Demo/Curvature.Demo.csproj -- {demoArgs}"));
 
@@ -195,6 +237,11 @@ var benchSizesOrDefault = benchSizes != "" ? benchSizes : (benchQuick ? "128" : 
 var benchOutput = benchOut != "" ? benchOut : (benchQuick ? benchArtifacts.Combine("quick-results").FullPath : "benchmarks/results");
 var benchStopwatch = new System.Diagnostics.Stopwatch();
 var benchFailures = new List<string>();
+string interleavedCommand = null;
+var interleavedLoad = new List<string>();
+
+// The 1/5/15-minute load averages: the machine is shared, so every interleaved result records it.
+string LoadAverage() => System.IO.File.Exists("/proc/loadavg") ? string.Join(", ", System.IO.File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
 // Runs a step whose failure must not stop the benchmark pipeline (a missing peer, one failed case):
 // the failure is reported at the end and noted in RESULTS.md.
@@ -216,7 +263,7 @@ Task("__InstallPeers")
     .Does(() => Run("bash", "native/baseline/install-peers.sh"));
 
 Task("__BuildBaseline")
-    .Description("Builds the raw C BLAS/LAPACK baseline (C11, -O2, dlopen; no LAPACKE).")
+    .Description("Builds the raw C BLAS/LAPACK baseline (C11, -O2, dlopen; no LAPACKE): the same work as the C# path, for absolute times.")
     .Does(() =>
     {
         EnsureDirectoryExists(benchBaseline.GetDirectory());
@@ -227,7 +274,6 @@ Task("__RunBenchmarkDotNet")
     .Description("Builds the benchmarks in Release, checks the K-FAC workload against its oracle, runs BenchmarkDotNet.")
     .Does(() =>
     {
-        benchStopwatch.Start();
         // Stale reports of an earlier run must not leak into this run's table.
         EnsureDirectoryExists(benchArtifacts.Combine("results"));
         CleanDirectory(benchArtifacts.Combine("results"));
@@ -238,6 +284,21 @@ Task("__RunBenchmarkDotNet")
         RunBenchStep("BenchmarkDotNet", "dotnet", $"{exe} {options} --filter \"{benchFilter}\" --artifacts \"{benchArtifacts}\"");
         // Service-loop latency (issue #7): step-time percentiles, synchronous vs background inverse refresh (about 2 minutes; quick: seconds).
         RunBenchStep("Latency", "dotnet", $"{exe} --latency{(benchQuick ? " --quick" : "")}{(benchBackends != "" ? $" --backends {benchBackends}" : "")} --latency-out \"{System.IO.Path.Combine(benchOutput, "LATENCY.md")}\"");
+    });
+
+Task("__RunInterleaved")
+    .Description("Curvature's calls against the bare routines of the same library handle: one process per provider, A/B interleaved, median of per-pair ratios.")
+    .Does(() =>
+    {
+        benchStopwatch.Start();
+        Run("dotnet", $"build benchmarks/Curvature.Benchmarks/Curvature.Benchmarks.csproj -c Release -warnaserror");
+        var exe = "benchmarks/Curvature.Benchmarks/bin/Release/net10.0/Curvature.Benchmarks.dll";
+        var sizes = benchInterleavedSizes != "" ? benchInterleavedSizes : (benchQuick ? "128" : "256,512,1024");
+        var options = $"--interleaved --sizes {sizes}{(benchBackends != "" ? $" --backends {benchBackends}" : "")}{(benchQuick ? " --seconds 0.2 --warmup-seconds 0.2" : "")}";
+        interleavedCommand = $"dotnet {exe} {options}";
+        interleavedLoad.Add($"Machine load (uptime) before: {LoadAverage()}");
+        RunBenchStep("Interleaved A/B", "dotnet", $"{exe} {options} --interleaved-out \"{benchArtifacts.CombineWithFilePath("interleaved.csv")}\"");
+        interleavedLoad.Add($"Machine load (uptime) after: {LoadAverage()}");
     });
 
 Task("__RunBaseline")
@@ -268,19 +329,23 @@ Task("__BenchReport")
             .Select(f => $"--csv \"{benchArtifacts.CombineWithFilePath(f)}\""));
         var notes = string.Concat(benchFailures.Select(f => $" --note \"{f}.\""));
         if (benchQuick) notes += " --note \"Quick (smoke-test) run: short job, few iterations; not for comparison.\"";
+        var interleaved = $" --interleaved \"{benchArtifacts.CombineWithFilePath("interleaved.csv")}\"" +
+            (interleavedCommand != null ? $" --interleaved-command \"{interleavedCommand}\"" : "") +
+            string.Concat(interleavedLoad.Select(l => $" --interleaved-note \"{l}\""));
         Run("dotnet", $"run -c Release --project benchmarks/Curvature.Benchmarks.Report/Curvature.Benchmarks.Report.csproj -- " +
-            $"--bdn \"{benchArtifacts.Combine("results")}\" {csv} --out \"{benchOutput}\"{notes}");
+            $"--bdn \"{benchArtifacts.Combine("results")}\" {csv} --out \"{benchOutput}\"{notes}{interleaved}");
         benchStopwatch.Stop();
         Information($"Bench: measured and reported in {benchStopwatch.Elapsed:hh\\:mm\\:ss}; results in {benchOutput}/RESULTS.md");
         foreach (var failure in benchFailures) Warning($"Bench: {failure}");
     });
 
 Task("Bench")
-    .Description("Benchmarks: native libs + peers installed, C baseline built, BenchmarkDotNet + C baseline + PyTorch run, RESULTS.md written. " +
-                 "Arguments: --bench-quick=true, --bench-filter=<glob>, --bench-sizes=128,256, --bench-backends=managed,openblas, --bench-out=<dir>.")
+    .Description("Benchmarks: native libs + peers installed, C baseline built, interleaved A/B + BenchmarkDotNet + C baseline + PyTorch run, RESULTS.md written. " +
+                 "Arguments: --bench-quick=true, --bench-filter=<glob>, --bench-sizes=128,256, --bench-interleaved-sizes=256,512,1024, --bench-backends=managed,openblas, --bench-out=<dir>.")
     .IsDependentOn("__InstallNative")
     .IsDependentOn("__InstallPeers")
     .IsDependentOn("__BuildBaseline")
+    .IsDependentOn("__RunInterleaved")
     .IsDependentOn("__RunBenchmarkDotNet")
     .IsDependentOn("__RunBaseline")
     .IsDependentOn("__RunPeers")

@@ -15,6 +15,8 @@ namespace Curvature.Benchmarks;
 ///   --sizes 128,256      matrix orders (default 128,256,512,1024)
 ///   --backends a,b       managed, openblas, mkl (default all; unavailable native ones are skipped)
 ///   --threads 1,2        thread counts of the threaded benchmarks (default 1,2)
+///   --interleaved        A/B pairs in one process: Curvature's call against the bare routine of the same library
+///                        handle, median of per-pair ratios (see Interleaved/InterleavedBenchmark.cs), then exit
 ///   --verify             check the K-FAC step against a dense float64 oracle on every backend, then exit
 ///   --latency            service-loop step-time percentiles (sync vs background inverse refresh), writes
 ///                        benchmarks/results/LATENCY.md (--latency-out PATH, --latency-steps N, --latency-note TEXT), then exit
@@ -25,6 +27,11 @@ public static class Program
     /// <summary>Runs the benchmarks (or the verification) and returns the process exit code.</summary>
     public static int Main(string[] args)
     {
+        if (args.Contains("--interleaved"))
+        {
+            return Interleaved.InterleavedBenchmark.Run(args, Console.Out);
+        }
+
         var rest = new List<string>();
         bool verify = false;
         bool latency = false;

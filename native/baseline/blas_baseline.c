@@ -8,11 +8,20 @@
  * Kernels (row-major operands, as Curvature passes them):
  *   gemm      C(n x n) = A(n x n) B(n x n)                         cblas_?gemm
  *   syrk      lower(C) = A^T A, A is n x n                        cblas_?syrk
- *   cholinv   copy of an SPD matrix ((R + R^T)/2 + n I), then ?potrf + ?potri          (column-major uplo 'U' == row-major lower)
- *   syevd     copy of a symmetric matrix, then ?syevd (jobz 'V')   (workspace queried once, outside the timing)
+ *   cholinv   copy of an SPD matrix ((R + R^T)/2 + n I), then the work Curvature's TryInvertPositiveDefinite does:
+ *             screen of the lower triangle for NaN/Inf, ?potrf + ?potri (column-major uplo 'U' == row-major lower),
+ *             mirror of the lower triangle into the upper one
+ *   syevd     copy of a symmetric matrix, then the work of Curvature's TrySymmetricEigen: screen, ?syevd (jobz 'V';
+ *             workspace queried once, outside the timing), in-place transpose (eigenvectors into columns), sign rule
+ *             (largest-magnitude entry of each eigenvector positive)
  *   kfacstep  dense layer in = out = n, batch 256: two ?syrk EMA updates (decay 0.95 folded into alpha/beta),
  *             trace-scaled Tikhonov damping (Martens & Grosse 2015, section 6.3), two Cholesky inverses
- *             (potrf + potri + mirror to a full matrix), natural gradient G^-1 dW A^-1 as two ?gemm.
+ *             (screen + potrf + potri + mirror to a full matrix), natural gradient G^-1 dW A^-1 as two ?gemm.
+ * The O(n^2) helpers walk memory in the same order as Curvature's (bands of one cache line of rows, streamed along
+ * them). MKL runs its sequential threading layer, as in Curvature (so MKL's "2 threads" rows equal 1 thread); every
+ * buffer is 64-byte aligned, as Curvature's own matrices. Where Curvature's MKL backend computes a lower double SYRK
+ * through the faster upper one (n >= 384, k >= 128), so does this baseline. Curvature's own benchmark also measures
+ * the bare routines in the same process (benchmarks --interleaved): that, not this file, is the method for ratios.
  * Timing: a warm-up, then repeated runs until both a minimum count and a minimum time are reached (or a
  * maximum count); the median is reported. The LAPACK routines are the Fortran ones (dpotrf_ ...); no LAPACKE.
  * Before timing, each n is self-checked once in double (A * inv(A) = I after potrf/potri, A v = w v after syevd).
@@ -57,23 +66,21 @@ static void *need(void *lib, const char *a, const char *b)
     return p;
 }
 
+static int is_mkl;
+
 static void load(const char *which, const char *path)
 {
     int mkl = strcmp(which, "mkl") == 0;
+    is_mkl = mkl;
     if (!mkl && strcmp(which, "openblas") != 0) { fprintf(stderr, "baseline: library must be openblas or mkl\n"); exit(2); }
     if (!path) path = mkl ? "/usr/lib/x86_64-linux-gnu/libmkl_rt.so" : "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0";
-    if (mkl && !getenv("MKL_THREADING_LAYER") && !dlopen("libgomp.so.1", RTLD_NOW | RTLD_GLOBAL)) {
-        /* libmkl_gnu_thread expects the GNU OpenMP runtime to be loaded already. */
-        fprintf(stderr, "baseline: cannot load libgomp.so.1: %s\n", dlerror()); exit(3);
-    }
     void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!lib) { fprintf(stderr, "baseline: cannot load %s: %s\n", path, dlerror()); exit(3); }
     if (mkl) {
         set_layer_fn layer = (set_layer_fn)need(lib, "MKL_Set_Interface_Layer", "mkl_set_interface_layer");
         layer(0); /* MKL_INTERFACE_LP64: 32-bit integers, as the Fortran prototypes above */
-        /* Debian ships MKL's GNU OpenMP threading layer but not Intel's libiomp5: select GNU (3) unless the
-         * caller chose a layer through MKL_THREADING_LAYER. */
-        if (!getenv("MKL_THREADING_LAYER")) ((set_layer_fn)need(lib, "MKL_Set_Threading_Layer", "mkl_set_threading_layer"))(3);
+        /* MKL_THREADING_SEQUENTIAL (1): the layer Curvature's MKL backend selects. */
+        ((set_layer_fn)need(lib, "MKL_Set_Threading_Layer", "mkl_set_threading_layer"))(1);
         L.set_threads = (set_threads_fn)need(lib, "MKL_Set_Num_Threads", "mkl_set_num_threads");
     } else {
         L.set_threads = (set_threads_fn)need(lib, "openblas_set_num_threads", NULL);
@@ -124,7 +131,7 @@ typedef struct {                                                                
     int n;                                                                                                        \
     REAL *a, *b, *c, *spd, *work, *w, *lwork_buf;                                                                  \
     int *iwork, lwork, liwork;                                                                                    \
-    REAL *x, *gout, *grad, *fa, *fg, *ainv, *ginv, *tmp, *nat;                                                    \
+    REAL *x, *gout, *grad, *fa, *fg, *ainv, *ginv, *tmp, *nat, *best, *winner, *scratch;                          \
 } P##state;                                                                                                       \
                                                                                                                   \
 static REAL *P##alloc(size_t count)                                                                               \
@@ -135,9 +142,55 @@ static REAL *P##alloc(size_t count)                                             
     return p;                                                                                                     \
 }                                                                                                                 \
                                                                                                                   \
+/* upper <- lower^T, destination rows in bands of one cache line, streamed along them (Curvature's order) */        \
 static void P##mirror_lower(REAL *m, int n)                                                                       \
 {                                                                                                                 \
-    for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) m[(size_t)j * n + i] = m[(size_t)i * n + j];         \
+    const int band = 64 / (int)sizeof(REAL);                                                                      \
+    for (int rb = 0; rb < n; rb += band) {                                                                        \
+        int rend = rb + band < n ? rb + band : n;                                                                 \
+        for (int c = rb; c < n; c += 8) {                                                                         \
+            int cend = c + 8 < n ? c + 8 : n;                                                                     \
+            for (int r = rb; r < rend; r++)                                                                       \
+                for (int cc = c > r + 1 ? c : r + 1; cc < cend; cc++) m[(size_t)r * n + cc] = m[(size_t)cc * n + r]; \
+        }                                                                                                         \
+    }                                                                                                             \
+}                                                                                                                 \
+                                                                                                                  \
+/* in-place transpose, upper-triangle bands streamed, each tile swapped with its mirror image */                 \
+static void P##transpose(REAL *m, int n)                                                                          \
+{                                                                                                                 \
+    const int band = 64 / (int)sizeof(REAL);                                                                      \
+    for (int rb = 0; rb < n; rb += band) {                                                                        \
+        int rend = rb + band < n ? rb + band : n;                                                                 \
+        for (int c = rb; c < n; c += 8) {                                                                         \
+            int cend = c + 8 < n ? c + 8 : n;                                                                     \
+            for (int r = rb; r < rend; r++)                                                                       \
+                for (int cc = c > r + 1 ? c : r + 1; cc < cend; cc++) {                                           \
+                    REAL t = m[(size_t)r * n + cc]; m[(size_t)r * n + cc] = m[(size_t)cc * n + r]; m[(size_t)cc * n + r] = t; \
+                }                                                                                                 \
+        }                                                                                                         \
+    }                                                                                                             \
+}                                                                                                                 \
+                                                                                                                  \
+/* the shared sign rule, two passes over the rows: per column the largest magnitude (lowest index on a tie) */   \
+static void P##sign_rule(REAL *m, int n, REAL *best, REAL *winner)                                                \
+{                                                                                                                 \
+    for (int j = 0; j < n; j++) { best[j] = -1; winner[j] = m[j]; }                                               \
+    for (int i = 0; i < n; i++)                                                                                   \
+        for (int j = 0; j < n; j++) {                                                                             \
+            REAL v = m[(size_t)i * n + j], a = v < 0 ? -v : v;                                                    \
+            if (a > best[j]) { best[j] = a; winner[j] = v; }                                                      \
+        }                                                                                                         \
+    for (int i = 0; i < n; i++)                                                                                   \
+        for (int j = 0; j < n; j++) if (winner[j] < 0) m[(size_t)i * n + j] = -m[(size_t)i * n + j];             \
+}                                                                                                                 \
+                                                                                                                  \
+/* the screen before potrf/syevd: the lower triangle must be finite */                                            \
+static int P##all_finite_lower(const REAL *m, int n)                                                              \
+{                                                                                                                 \
+    int ok = 1;                                                                                                   \
+    for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) ok &= isfinite(m[(size_t)i * n + j]) != 0;          \
+    return ok;                                                                                                    \
 }                                                                                                                 \
                                                                                                                   \
 static void P##setup(P##state *s, int n)                                                                          \
@@ -160,7 +213,8 @@ static void P##setup(P##state *s, int n)                                        
     /* K-FAC layer: activations, output gradients, weight gradient, factors and their inverses */                 \
     s->x = P##alloc((size_t)BATCH * n); s->gout = P##alloc((size_t)BATCH * n); s->grad = P##alloc(nn);            \
     s->fa = P##alloc(nn); s->fg = P##alloc(nn); s->ainv = P##alloc(nn); s->ginv = P##alloc(nn);                   \
-    s->tmp = P##alloc(nn); s->nat = P##alloc(nn);                                                                 \
+    s->tmp = P##alloc(nn); s->nat = P##alloc(nn); s->best = P##alloc(n); s->winner = P##alloc(n);                \
+    s->scratch = P##alloc(nn); P##scratch_matrix = s->scratch;                                                    \
     P##syrk_call(n, BATCH, (REAL)(1.0 / BATCH), s->x, (REAL)0, s->fa);                                            \
     P##syrk_call(n, BATCH, (REAL)(1.0 / BATCH), s->gout, (REAL)0, s->fg);                                         \
 }                                                                                                                 \
@@ -169,7 +223,7 @@ static void P##teardown(P##state *s)                                            
 {                                                                                                                 \
     free(s->a); free(s->b); free(s->c); free(s->spd); free(s->work); free(s->w); free(s->lwork_buf);              \
     free(s->iwork); free(s->x); free(s->gout); free(s->grad); free(s->fa); free(s->fg); free(s->ainv);           \
-    free(s->ginv); free(s->tmp); free(s->nat);                                                                    \
+    free(s->ginv); free(s->tmp); free(s->nat); free(s->best); free(s->winner); free(s->scratch);                  \
 }                                                                                                                 \
                                                                                                                   \
 static void P##run_gemm(P##state *s)                                                                              \
@@ -186,8 +240,10 @@ static void P##run_syrk(P##state *s)                                            
 static int P##cholinv(REAL *m, int n)                                                                             \
 {                                                                                                                 \
     int info;                                                                                                     \
+    if (!P##all_finite_lower(m, n)) return -1;                                                                    \
     L.P##potrf("U", &n, m, &n, &info, 1);                                                                         \
     if (info == 0) L.P##potri("U", &n, m, &n, &info, 1);                                                          \
+    if (info == 0) P##mirror_lower(m, n);                                                                         \
     return info;                                                                                                  \
 }                                                                                                                 \
                                                                                                                   \
@@ -201,8 +257,11 @@ static void P##run_syevd(P##state *s)                                           
 {                                                                                                                 \
     int n = s->n, info;                                                                                           \
     memcpy(s->work, s->spd, sizeof(REAL) * (size_t)n * n);                                                        \
+    if (!P##all_finite_lower(s->work, n)) { fprintf(stderr, "baseline: non-finite input\n"); exit(5); }          \
     L.P##syevd("V", "U", &n, s->work, &n, s->w, s->lwork_buf, &s->lwork, s->iwork, &s->liwork, &info, 1, 1);      \
     if (info != 0) { fprintf(stderr, "baseline: syevd failed (%d)\n", info); exit(5); }                           \
+    P##transpose(s->work, n);                                                                                     \
+    P##sign_rule(s->work, n, s->best, s->winner);                                                                 \
 }                                                                                                                 \
                                                                                                                   \
 /* Damped copy of a factor: dst = src + shift I (lower triangle is what potrf reads). */                          \
@@ -226,15 +285,25 @@ static void P##run_kfac(P##state *s)                                            
     if (P##cholinv(s->ainv, n) != 0 || P##cholinv(s->ginv, n) != 0) {                                             \
         fprintf(stderr, "baseline: K-FAC factor not positive definite\n"); exit(5);                               \
     }                                                                                                             \
-    P##mirror_lower(s->ainv, n);                                                                                  \
-    P##mirror_lower(s->ginv, n);                                                                                  \
     L.P##gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, n, n, n, (REAL)1, s->ginv, n, s->grad, n, (REAL)0, s->tmp, n);       \
     L.P##gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, n, n, n, (REAL)1, s->tmp, n, s->ainv, n, (REAL)0, s->nat, n);        \
 }
 
-/* lower(C) <- alpha A^T A + beta C with A k x n, row-major. */
+/* lower(C) <- alpha A^T A + beta C with A k x n, row-major. On MKL (double, n >= 384, k >= 128) through the faster
+ * upper SYRK in a scratch matrix, as Curvature's MKL backend: S upper = C lower^T (beta != 0), SYRK upper, C lower = S^T. */
+static double *d_scratch_matrix;
+static float *s_scratch_matrix;
+
 static void d_syrk_call(int n, int k, double alpha, const double *a, double beta, double *c)
 {
+    if (is_mkl && n >= 384 && k >= 128 && d_scratch_matrix) {
+        double *s = d_scratch_matrix;
+        if (beta != 0)
+            for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) s[(size_t)j * n + i] = c[(size_t)i * n + j];
+        L.d_syrk(ROW_MAJOR, UPPER, TRANS, n, k, alpha, a, n, beta, s, n);
+        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) c[(size_t)i * n + j] = s[(size_t)j * n + i];
+        return;
+    }
     L.d_syrk(ROW_MAJOR, LOWER, TRANS, n, k, alpha, a, n, beta, c, n);
 }
 
@@ -252,17 +321,16 @@ static double d_self_check(d_state *s)
 {
     int n = s->n;
     d_run_cholinv(s);
-    d_mirror_lower(s->work, n);
     L.d_gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, n, n, n, 1.0, s->spd, n, s->work, n, 0.0, s->c, n);
     double worst = 0;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) worst = fmax(worst, fabs(s->c[(size_t)i * n + j] - (i == j)));
     d_run_syevd(s);
-    /* eigenvectors are the columns of the column-major result, i.e. the rows of the row-major buffer */
+    /* after the transpose the eigenvectors are the columns of the row-major buffer */
     for (int i = 0; i < n; i++) {
         double av = 0;
-        for (int j = 0; j < n; j++) av += s->spd[(size_t)i * n + j] * s->work[j];
-        worst = fmax(worst, fabs(av - s->w[0] * s->work[i]) / s->w[n - 1]);
+        for (int j = 0; j < n; j++) av += s->spd[(size_t)i * n + j] * s->work[(size_t)j * n];
+        worst = fmax(worst, fabs(av - s->w[0] * s->work[(size_t)i * n]) / s->w[n - 1]);
     }
     return worst;
 }

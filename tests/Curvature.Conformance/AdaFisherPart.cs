@@ -1,16 +1,19 @@
 using System.Globalization;
 using System.Text.Json;
-using Curvature.AdaFisher;
 using Curvature.Backends;
 using Curvature.Layers;
+using Curvature.Models;
+using Curvature.Optimizers;
+using Curvature.Parameters;
 
 namespace Curvature.Conformance;
 
 /// <summary>
 /// The <c>adafisher</c> part of the conformance runner: replays an <c>adafisher_replay</c> case step by step
-/// (FORMAT.md section 5) with <see cref="AdaFisherOptimizer{T}"/> in official-compatible mode, feeding it the stored
-/// layer inputs <c>a</c>, output gradients <c>g</c> and parameter gradients, and compares parameters before and after
-/// every step, first moments and the factors H_D / S_D (when stored) at 1e-12 relative
+/// (FORMAT.md section 5) with <see cref="AdaFisherOptimizer{T}"/> in official-compatible mode (AdaFisherW: decoupled
+/// weight decay), feeding it the stored layer inputs <c>a</c>, output gradients <c>g</c> (V = 1) and parameter gradients,
+/// and compares parameters before and after every step, first moments and the factors H_D / S_D (when stored) at 1e-12
+/// relative
 /// (<c>max|mine − ref| ≤ 1e-12·max(1, max|ref|)</c>).
 /// </summary>
 public sealed class AdaFisherPart : IConformancePart
@@ -31,63 +34,43 @@ public sealed class AdaFisherPart : IConformancePart
         var root = referenceCase.Root;
         var hp = root.GetProperty("hyperparameters");
         string optimizerName = root.GetProperty("optimizer").GetString() ?? "";
-        var variant = optimizerName switch
+        bool decoupled = optimizerName switch
         {
-            "AdaFisher" => AdaFisherVariant.AdaFisher,
-            "AdaFisherW" => AdaFisherVariant.AdaFisherW,
+            "AdaFisher" => false,
+            "AdaFisherW" => true,
             _ => throw new InvalidOperationException($"Unknown optimizer '{optimizerName}'."),
         };
-        var options = AdaFisherOptions.Official(
+        var options = AdaFisherOptimizerOptions.Official(
             learningRate: hp.GetProperty("lr").GetDouble(),
             beta: hp.GetProperty("beta").GetDouble(),
             lambda: hp.GetProperty("Lambda").GetDouble(),
             gamma: hp.GetProperty("gamma").GetDouble(),
             tCov: hp.GetProperty("TCov").GetInt32(),
-            weightDecay: hp.GetProperty("weight_decay").GetDouble());
-        var optimizer = new AdaFisherOptimizer<double>(backend, options, variant);
+            weightDecay: hp.GetProperty("weight_decay").GetDouble(),
+            decoupled: decoupled);
 
-        var parameters = new Dictionary<string, AdaFisherParameter<double>>(StringComparer.Ordinal);
-        foreach (var (name, tensor) in Tensor.ListFrom(root.GetProperty("initial_params")))
-        {
-            parameters[name] = new AdaFisherParameter<double>(name, (double[])tensor.Data.Clone(), new double[tensor.Length]);
-        }
-
+        var initial = Tensor.ListFrom(root.GetProperty("initial_params")).ToDictionary(p => p.Name, p => p.Tensor, StringComparer.Ordinal);
         var registered = new HashSet<string>(StringComparer.Ordinal);
         var layerNames = new List<string>();
+        var layers = new List<LayerSpec>();
         foreach (var layer in root.GetProperty("model").GetProperty("layers").EnumerateArray())
         {
             string name = layer.GetProperty("name").GetString()!;
             bool hasBias = layer.TryGetProperty("bias", out var b) && b.ValueKind == JsonValueKind.True;
-            var weight = parameters[name + ".weight"];
-            var bias = hasBias ? parameters[name + ".bias"] : null;
+            int features = initial[name + ".weight"].Length;
             string kind = layer.GetProperty("kind").GetString()!;
-            switch (kind)
+            layers.Add(kind switch
             {
-                case "linear":
-                    optimizer.AddLinear(name, layer.GetProperty("in_features").GetInt32(), layer.GetProperty("out_features").GetInt32(), weight, bias);
-                    break;
-                case "conv2d":
-                    var k = Pair(layer, "kernel_size");
-                    var s = Pair(layer, "stride");
-                    var p = Pair(layer, "padding");
-                    var d = Pair(layer, "dilation");
-                    int groups = layer.TryGetProperty("groups", out var g) ? g.GetInt32() : 1;
-                    optimizer.AddConv2d(name, new Conv2dGeometry(layer.GetProperty("in_channels").GetInt32(), layer.GetProperty("out_channels").GetInt32(), k.A, k.B, s.A, s.B, p.A, p.B, d.A, d.B, groups), weight, bias);
-                    break;
-                case "batchnorm2d":
-                    optimizer.AddBatchNorm2d(name, weight.Length, weight, bias);
-                    break;
-                case "layernorm":
-                    optimizer.AddLayerNorm(name, weight.Length, weight, bias);
-                    break;
-                default:
-                    throw new InvalidOperationException($"Unsupported layer kind '{kind}'.");
-            }
-
-            registered.Add(weight.Name);
-            if (bias is not null)
+                "linear" => LayerSpec.Linear(name, layer.GetProperty("in_features").GetInt32(), layer.GetProperty("out_features").GetInt32(), hasBias),
+                "conv2d" => LayerSpec.Conv2d(name, Geometry(layer), hasBias),
+                "batchnorm2d" => LayerSpec.BatchNorm(name, features, hasBias),
+                "layernorm" => LayerSpec.LayerNorm(name, features, hasBias),
+                _ => throw new InvalidOperationException($"Unsupported layer kind '{kind}'."),
+            });
+            registered.Add(name + ".weight");
+            if (hasBias)
             {
-                registered.Add(bias.Name);
+                registered.Add(name + ".bias");
             }
 
             layerNames.Add(name);
@@ -97,9 +80,21 @@ public sealed class AdaFisherPart : IConformancePart
         {
             if (!registered.Contains(name))
             {
-                optimizer.AddParameter(parameters[name]); // official: F̃ = 1 for parameters outside supported layers
+                layers.Add(LayerSpec.Parameter(name, initial[name].Shape)); // official: F̃ = 1 for parameters outside supported layers
             }
         }
+
+        var model = new ModelSpec(layers);
+        var values = new ParameterSet();
+        var gradients = new ParameterSet();
+        foreach (var p in model.Parameters)
+        {
+            values.Add(p.Name, (double[])initial[p.Name].Data.Clone(), p.Shape);
+            gradients.Add(p.Name, new double[p.Length], p.Shape);
+        }
+
+        using var optimizer = new AdaFisherOptimizer<double>(backend, model, values, gradients, options);
+        var offsets = model.Parameters.ToDictionary(p => p.Name, p => (p.Offset, p.Length), StringComparer.Ordinal);
 
         double worst = 0;
         var failures = new List<string>();
@@ -135,66 +130,77 @@ public sealed class AdaFisherPart : IConformancePart
             int t = step.GetProperty("t").GetInt32();
             foreach (var (name, tensor) in Tensor.ListFrom(step.GetProperty("params_before")))
             {
-                Compare($"step{t}/params_before/{name}", parameters[name].Values.Span, tensor);
+                Compare($"step{t}/params_before/{name}", values.Get<double>(name).Span, tensor);
             }
 
             foreach (var (name, tensor) in Tensor.ListFrom(step.GetProperty("grads")))
             {
-                tensor.Data.CopyTo(parameters[name].Gradient.Span);
+                tensor.Data.CopyTo(gradients.Get<double>(name).Span);
             }
 
             bool updated = step.GetProperty("factors_updated").GetBoolean();
-            if (optimizer.NeedsLayerStatistics != updated)
+            if (optimizer.NeedsObservations != updated)
             {
-                failures.Add($"step{t}: factors_updated is {updated} but the optimizer says {optimizer.NeedsLayerStatistics}");
+                failures.Add($"step{t}: factors_updated is {updated} but the optimizer says {optimizer.NeedsObservations}");
             }
 
-            var layers = step.GetProperty("layers");
-            if (optimizer.NeedsLayerStatistics)
+            var stepLayers = step.GetProperty("layers");
+            if (optimizer.NeedsObservations)
             {
                 foreach (var name in layerNames)
                 {
-                    var entry = layers.GetProperty(name);
+                    var entry = stepLayers.GetProperty(name);
                     var a = Tensor.From(entry.GetProperty("a"));
                     var gOut = Tensor.From(entry.GetProperty("g"));
-                    optimizer.Observe(name, a.Data, a.Shape, gOut.Data);
+                    optimizer.Observe(name, a.Data, a.Shape, gOut.Data, [1, .. gOut.Shape]); // V = 1: the loss gradient
                 }
             }
 
-            optimizer.Step();
+            optimizer.Step(double.NaN); // fixed damping: the loss is not needed
 
             foreach (var name in layerNames)
             {
-                if (!layers.TryGetProperty(name, out var entry))
+                if (!stepLayers.TryGetProperty(name, out var entry))
                 {
                     continue;
                 }
 
                 if (entry.TryGetProperty("H_D", out var hd) && hd.ValueKind == JsonValueKind.Object)
                 {
-                    Compare($"step{t}/{name}/H_D", optimizer.GetInputFactor(name), Tensor.From(hd));
+                    Compare($"step{t}/{name}/H_D", optimizer.InputFactor(name), Tensor.From(hd));
                 }
 
                 if (entry.TryGetProperty("S_D", out var sd) && sd.ValueKind == JsonValueKind.Object)
                 {
-                    Compare($"step{t}/{name}/S_D", optimizer.GetOutputFactor(name), Tensor.From(sd));
+                    Compare($"step{t}/{name}/S_D", optimizer.OutputFactor(name), Tensor.From(sd));
                 }
             }
 
             foreach (var (name, tensor) in Tensor.ListFrom(step.GetProperty("exp_avg_after")))
             {
-                Compare($"step{t}/exp_avg/{name}", optimizer.GetFirstMoment(name), tensor);
+                var (offset, length) = offsets[name];
+                Compare($"step{t}/exp_avg/{name}", optimizer.FirstMoment.Slice(offset, length), tensor);
             }
 
             foreach (var (name, tensor) in Tensor.ListFrom(step.GetProperty("params_after")))
             {
-                Compare($"step{t}/params_after/{name}", parameters[name].Values.Span, tensor);
+                Compare($"step{t}/params_after/{name}", values.Get<double>(name).Span, tensor);
             }
         }
 
         return failures.Count == 0
             ? new PartResult(true, worst, $"{checks} checks")
             : new PartResult(false, worst, $"{failures.Count} of {checks} checks failed, first: {string.Join("; ", failures.Take(3))}");
+    }
+
+    private static Conv2dGeometry Geometry(JsonElement layer)
+    {
+        var k = Pair(layer, "kernel_size");
+        var s = Pair(layer, "stride");
+        var p = Pair(layer, "padding");
+        var d = Pair(layer, "dilation");
+        int groups = layer.TryGetProperty("groups", out var g) ? g.GetInt32() : 1;
+        return new Conv2dGeometry(layer.GetProperty("in_channels").GetInt32(), layer.GetProperty("out_channels").GetInt32(), k.A, k.B, s.A, s.B, p.A, p.B, d.A, d.B, groups);
     }
 
     private static (int A, int B) Pair(JsonElement layer, string property)

@@ -2,18 +2,21 @@ using System.Numerics;
 using BenchmarkDotNet.Attributes;
 using Curvature.AdaFisher;
 using Curvature.Benchmarks.Infrastructure;
-using Curvature.Layers;
+using Curvature.Models;
+using Curvature.Optimizers;
+using Curvature.Parameters;
 
 namespace Curvature.Benchmarks.Algorithms;
 
 /// <summary>
-/// One AdaFisher step (<see cref="AdaFisherOptimizer{T}"/>, variant AdaFisher): <c>Observe</c> of every layer's input
-/// and output gradient, then <c>Step</c> (diagonal Kronecker factors refreshed, every parameter updated), for an MLP
+/// One AdaFisher step (<see cref="AdaFisherOptimizer{T}"/>, coupled weight decay): <c>Observe</c> of every layer's input
+/// and output gradient, then <c>Step</c> (diagonal Kronecker factors updated, every parameter updated), for an MLP
 /// 784-512-512-10 (batch 128) and for the Conv2d layer of the K-FAC issue (<see cref="AlgorithmWorkloads.IssueConv"/>: 64 → 64, 3 × 3, 32 × 32 images, batch 32), in the
-/// principled and the official-compatible mode. Both modes refresh the factors on every step (official mode with
-/// <c>TCov = 1</c>), so every measured step is a refresh step.
+/// principled and the official-compatible mode. Both modes update the factors on every step (official mode with
+/// <c>TCov = 1</c>), so every measured step is a statistics step.
 /// </summary>
-/// <remarks>Linear and Conv2d layers use no BLAS kernels (diagonal factors), so the step runs on the managed backend only.</remarks>
+/// <remarks>Linear and Conv2d layers use no BLAS kernels (diagonal factors), so the step runs on the managed backend only.
+/// The principled mode runs without its KL clipping, so that the set-up check can rebuild the first step exactly.</remarks>
 [GenericTypeArguments(typeof(float))]
 [GenericTypeArguments(typeof(double))]
 [BenchmarkCategory("Algorithms", "AdaFisher")]
@@ -32,7 +35,7 @@ public class AdaFisherStepBenchmarks<T>
     private static readonly int[] MlpWidths = [784, 512, 512, 10];
     private AdaFisherOptimizer<T> _optimizer = null!;
     private Observation[] _observations = [];
-    private AdaFisherParameter<T>[] _parameters = [];
+    private (T[] Values, T[] Gradient)[] _parameters = [];
 
     /// <summary>The network.</summary>
     [Params(Mlp, Conv2d)]
@@ -47,10 +50,14 @@ public class AdaFisherStepBenchmarks<T>
     public void Setup()
     {
         Build();
-        var before = _parameters.Select(p => p.Values.ToArray()).ToArray();
+        var before = _parameters.Select(p => (T[])p.Values.Clone()).ToArray();
         Step();
         Verify(before);
     }
+
+    /// <summary>Disposes the optimizer.</summary>
+    [GlobalCleanup]
+    public void Cleanup() => _optimizer.Dispose();
 
     /// <summary>Observes every layer, then takes one optimizer step.</summary>
     [Benchmark]
@@ -58,17 +65,16 @@ public class AdaFisherStepBenchmarks<T>
     {
         foreach (var o in _observations)
         {
-            _optimizer.Observe(o.Layer, o.Input, o.InputShape, o.OutputGradient);
+            _optimizer.Observe(o.Layer, o.Input, o.InputShape, o.OutputGradient, o.GradientShape);
         }
 
-        _optimizer.Step();
+        _optimizer.Step(double.NaN);
     }
 
     private void Build()
     {
-        var options = Mode == AdaFisherMode.Principled ? new AdaFisherOptions() : AdaFisherOptions.Official(tCov: 1);
-        _optimizer = new AdaFisherOptimizer<T>(BenchmarkBackends.Create("managed", 1), options, AdaFisherVariant.AdaFisher);
-        var parameters = new List<AdaFisherParameter<T>>();
+        var options = Mode == AdaFisherMode.Principled ? new AdaFisherOptimizerOptions { KlClip = null } : AdaFisherOptimizerOptions.Official(tCov: 1);
+        var layers = new List<LayerSpec>();
         var observations = new List<Observation>();
         if (Model == Mlp)
         {
@@ -76,40 +82,40 @@ public class AdaFisherStepBenchmarks<T>
             {
                 int din = MlpWidths[l], dout = MlpWidths[l + 1];
                 string name = $"fc{l + 1}";
-                var w = Parameter($"{name}.weight", dout * din, 50 + l);
-                var b = Parameter($"{name}.bias", dout, 60 + l);
-                _optimizer.AddLinear(name, din, dout, w, b);
-                parameters.Add(w);
-                parameters.Add(b);
+                layers.Add(LayerSpec.Linear(name, din, dout));
                 observations.Add(new Observation(name,
                     SeededData.Uniform<T>(MlpBatch * din, SeededData.SeedFor(din, 70 + l)), [MlpBatch, din],
-                    SeededData.Uniform<T>(MlpBatch * dout, SeededData.SeedFor(dout, 80 + l))));
+                    SeededData.Uniform<T>(MlpBatch * dout, SeededData.SeedFor(dout, 80 + l)), [1, MlpBatch, dout]));
             }
         }
         else
         {
-            var geometry = Conv.Geometry;
-            var w = Parameter("conv.weight", geometry.OutChannels * geometry.PatchSize, 55);
-            var b = Parameter("conv.bias", geometry.OutChannels, 65);
-            _optimizer.AddConv2d("conv", geometry, w, b);
-            parameters.Add(w);
-            parameters.Add(b);
-            observations.Add(new Observation("conv", Conv.Input<T>(), Conv.InputShape, Conv.OutputGradients<T>()));
+            layers.Add(LayerSpec.Conv2d("conv", Conv.Geometry));
+            observations.Add(new Observation("conv", Conv.Input<T>(), Conv.InputShape, Conv.OutputGradients<T>(), Conv.GradientShape));
         }
 
+        var model = new ModelSpec(layers);
+        var values = new ParameterSet();
+        var gradients = new ParameterSet();
+        var parameters = new List<(T[], T[])>();
+        int stream = 50;
+        foreach (var p in model.Parameters)
+        {
+            var v = SeededData.Uniform<T>(p.Length, SeededData.SeedFor(p.Length, stream));
+            var g = SeededData.Uniform<T>(p.Length, SeededData.SeedFor(p.Length, stream + 100));
+            values.Add(p.Name, v, p.Shape);
+            gradients.Add(p.Name, g, p.Shape);
+            parameters.Add((v, g));
+            stream += 5;
+        }
+
+        _optimizer = new AdaFisherOptimizer<T>(BenchmarkBackends.Create("managed", 1), model, values, gradients, options);
         _parameters = [.. parameters];
         _observations = [.. observations];
     }
 
-    private static AdaFisherParameter<T> Parameter(string name, int length, int stream)
-    {
-        var values = SeededData.Uniform<T>(length, SeededData.SeedFor(length, stream));
-        var gradient = SeededData.Uniform<T>(length, SeededData.SeedFor(length, stream + 100));
-        return new AdaFisherParameter<T>(name, values, gradient);
-    }
-
     /// <summary>
-    /// The first step must change θ by <c>−lr·(g + wd·θ) / (S_i·H_j + ε)</c> with the optimizer's factors, and in the
+    /// The first step must change θ by <c>−lr·(g + wd·θ) / (S_i·H_j + λ)</c> with the optimizer's factors, and in the
     /// principled mode those factors must equal the raw statistics recomputed here (<c>H_j = Σ x_j² / R</c> over the R
     /// input rows, <c>S_i = N·Σ g_i²</c> for a batch-mean loss; bias feature H = 1).
     /// </summary>
@@ -120,8 +126,8 @@ public class AdaFisherStepBenchmarks<T>
         for (int l = 0; l < _observations.Length; l++)
         {
             var o = _observations[l];
-            var h = _optimizer.GetInputFactor(o.Layer).ToArray().Select(double.CreateChecked).ToArray();
-            var s = _optimizer.GetOutputFactor(o.Layer).ToArray().Select(double.CreateChecked).ToArray();
+            var h = _optimizer.InputFactor(o.Layer).ToArray().Select(double.CreateChecked).ToArray();
+            var s = _optimizer.OutputFactor(o.Layer).ToArray().Select(double.CreateChecked).ToArray();
             WorkloadCheck.Finite<double>($"AdaFisher H of {o.Layer}", h);
             WorkloadCheck.Finite<double>($"AdaFisher S of {o.Layer}", s);
             int din = h.Length - 1, dout = s.Length;
@@ -160,18 +166,18 @@ public class AdaFisherStepBenchmarks<T>
 
             var weight = _parameters[2 * l];
             var bias = _parameters[(2 * l) + 1];
-            var expected = new double[weight.Length + bias.Length];
+            var expected = new double[weight.Values.Length + bias.Values.Length];
             var actual = new double[expected.Length];
             for (int k = 0; k < expected.Length; k++)
             {
-                bool isBias = k >= weight.Length;
+                bool isBias = k >= weight.Values.Length;
                 var p = isBias ? bias : weight;
-                int index = isBias ? k - weight.Length : k;
+                int index = isBias ? k - weight.Values.Length : k;
                 int i = isBias ? index : index / din, j = isBias ? din : index % din;
                 double theta = double.CreateChecked(before[isBias ? (2 * l) + 1 : 2 * l][index]);
-                double g = double.CreateChecked(p.Gradient.Span[index]);
-                expected[k] = -(options.LearningRate * (g + (options.WeightDecay * theta)) / ((s[i] * h[j]) + options.Epsilon));
-                actual[k] = double.CreateChecked(p.Values.Span[index]) - theta;
+                double g = double.CreateChecked(p.Gradient[index]);
+                expected[k] = -(options.LearningRate * (g + (options.WeightDecay * theta)) / ((s[i] * h[j]) + options.Damping));
+                actual[k] = double.CreateChecked(p.Values[index]) - theta;
             }
 
             // The change θ_new − θ is compared (not θ_new, which would hide a wrong step). In float a change can be below
@@ -183,7 +189,7 @@ public class AdaFisherStepBenchmarks<T>
                 int bad = 0;
                 for (int k = 0; k < expected.Length; k++)
                 {
-                    double old = double.CreateChecked(k >= weight.Length ? before[(2 * l) + 1][k - weight.Length] : before[2 * l][k]);
+                    double old = double.CreateChecked(k >= weight.Values.Length ? before[(2 * l) + 1][k - weight.Values.Length] : before[2 * l][k]);
                     float updated = Math.Abs((float)(old + actual[k]));
                     double bound = (0.01 * Math.Abs(expected[k])) + (2.0 * (MathF.BitIncrement(updated) - updated));
                     bad += Math.Abs(actual[k] - expected[k]) <= bound ? 0 : 1;
@@ -214,5 +220,5 @@ public class AdaFisherStepBenchmarks<T>
         return rows;
     }
 
-    private sealed record Observation(string Layer, T[] Input, int[] InputShape, T[] OutputGradient);
+    private sealed record Observation(string Layer, T[] Input, int[] InputShape, T[] OutputGradient, int[] GradientShape);
 }

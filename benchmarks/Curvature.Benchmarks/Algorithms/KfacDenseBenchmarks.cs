@@ -3,18 +3,23 @@ using BenchmarkDotNet.Attributes;
 using CommunityToolkit.HighPerformance;
 using Curvature.Benchmarks.Infrastructure;
 using Curvature.Damping;
-using Curvature.Kfac;
+using Curvature.Models;
+using Curvature.Optimizers;
+using Curvature.Parameters;
 
 namespace Curvature.Benchmarks.Algorithms;
 
 /// <summary>
-/// The library's dense-layer K-FAC (<see cref="KfacLayerPreconditioner{T}"/>, in = out = n, batch 256) split into its
-/// two hot paths, which the composite <c>Preconditioners.KfacStepBenchmarks</c> (a contract-only step including the
-/// inversion) does not separate: the factor update (two SYRKs with the EMA folded in, mirrored) and the application of
-/// the cached damped inverses <c>G⁻¹ ∇W A⁻¹</c> (two GEMMs plus copies).
+/// The dense-layer K-FAC of <see cref="KfacOptimizer{T}"/> (in = out = n, no bias, batch 256) split into its two hot
+/// paths, which the composite <c>Preconditioners.KfacStepBenchmarks</c> (a contract-only step including the inversion)
+/// does not separate: the observation of a batch (the batch factors <c>A = XᵀX/B</c>, <c>G = B·ΓᵀΓ</c> for the gradients
+/// Γ of a mean loss, seeded uniform values divided by B: two SYRKs,
+/// mirrored) and the preconditioned gradient with the cached damped inverses <c>(G + δI)⁻¹ ∇W (A + δI)⁻¹</c>
+/// (<c>Precondition</c> without a new observation or refresh: two GEMMs plus the copies between the bound gradient and the
+/// optimizer's flat vectors, and the restore of the gradient the call overwrites).
 /// </summary>
-/// <remarks>Double only (the float kernels are covered by <c>KfacStepBenchmarks</c>); plain damping δ = 1e-3 so that the
-/// set-up check can rebuild the gradient exactly.</remarks>
+/// <remarks>Double only (the float kernels are covered by <c>KfacStepBenchmarks</c>); plain fixed damping δ = 1e-3 and no
+/// KL clipping so that the set-up check can rebuild the gradient exactly.</remarks>
 [GenericTypeArguments(typeof(double))]
 [BenchmarkCategory("Algorithms", "Kfac", "Dense")]
 [AlgorithmJob]
@@ -22,11 +27,13 @@ public class KfacDenseBenchmarks<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private const double Damping = 1e-3;
-    private KfacLayerPreconditioner<T> _kfac = null!;
+    private KfacOptimizer<T> _kfac = null!;
     private T[] _activations = [];
     private T[] _outputGradients = [];
     private T[] _weightGradient = [];
-    private T[] _natural = [];
+    private Memory<T> _boundGradient;
+    private int[] _inputShape = [];
+    private int[] _gradientShape = [];
 
     /// <summary>The backends measured in this run.</summary>
     public static IEnumerable<string> Backends() => BenchmarkBackends.Available;
@@ -42,49 +49,66 @@ public class KfacDenseBenchmarks<T>
     [ParamsSource(nameof(Sizes))]
     public int N { get; set; } = 256;
 
-    /// <summary>Creates the layer state, makes one update and one application, and checks them against float64 oracles.</summary>
+    /// <summary>Creates the optimizer, observes one batch, computes the inverse, and checks factors and direction
+    /// against float64 oracles.</summary>
     [GlobalSetup]
     public void Setup()
     {
         int n = N, batch = AlgorithmWorkloads.DenseBatch;
         var backend = BenchmarkBackends.Create(Backend, 1);
-        _kfac = new KfacLayerPreconditioner<T>(backend, n, n, new KfacPreconditionerOptions
+        var model = new ModelSpec([LayerSpec.Linear("fc", n, n, bias: false)]);
+        var values = new ParameterSet();
+        values.Add("fc.weight", new T[n * n], n, n);
+        var gradients = new ParameterSet();
+        _boundGradient = gradients.Add("fc.weight", new T[n * n], n, n).Data;
+        _kfac = new KfacOptimizer<T>(backend, model, values, gradients, new KfacOptimizerOptions
         {
             Damping = Damping,
             DampingMode = DampingMode.Plain,
+            DampingAdaptation = DampingAdaptation.Fixed,
+            KlClip = null,
             InverseUpdatePeriod = int.MaxValue,
         });
         _activations = SeededData.Uniform<T>(batch * n, SeededData.SeedFor(n, 30));
         _outputGradients = SeededData.Uniform<T>(batch * n, SeededData.SeedFor(n, 31));
+        for (int i = 0; i < _outputGradients.Length; i++)
+        {
+            _outputGradients[i] /= T.CreateChecked(batch); // gradients of a mean loss carry 1/B
+        }
         _weightGradient = SeededData.Uniform<T>(n * n, SeededData.SeedFor(n, 32));
-        _natural = new T[n * n];
-        UpdateFactors();
-        _kfac.RefreshInverse();
-        ApplyInverse();
+        _inputShape = [batch, n];
+        _gradientShape = [1, batch, n];
+        Observe();
+        Precondition(); // the first call folds the observation in and computes the inverse
         Verify();
     }
 
-    /// <summary>One factor update from the stored batch: <c>A ← 0.95A + 0.05·XᵀX/256</c>, same for G.</summary>
-    [Benchmark]
-    public void UpdateFactors()
-    {
-        int n = N, batch = AlgorithmWorkloads.DenseBatch;
-        _kfac.Update(new ReadOnlySpan2D<T>(_activations, batch, n), new ReadOnlySpan2D<T>(_outputGradients, batch, n));
-    }
+    /// <summary>Disposes the optimizer.</summary>
+    [GlobalCleanup]
+    public void Cleanup() => _kfac.Dispose();
 
-    /// <summary>The natural gradient <c>(G + δI)⁻¹ ∇W (A + δI)⁻¹</c> with the cached inverses.</summary>
+    /// <summary>One observation of the stored batch: the batch factors (two SYRKs), staged for the next step.</summary>
     [Benchmark]
-    public void ApplyInverse() =>
-        _kfac.NaturalGradient(new ReadOnlySpan2D<T>(_weightGradient, N, N), new Span2D<T>(_natural, N, N));
+    public void Observe() => _kfac.Observe("fc", _activations, _inputShape, _outputGradients, _gradientShape);
+
+    /// <summary>The preconditioned gradient <c>(G + δI)⁻¹ ∇W (A + δI)⁻¹</c> with the cached inverses (the bound gradient
+    /// is restored first, since the call overwrites it).</summary>
+    [Benchmark]
+    public void Precondition()
+    {
+        _weightGradient.CopyTo(_boundGradient);
+        _kfac.Precondition();
+    }
 
     private void Verify()
     {
         int n = N, batch = AlgorithmWorkloads.DenseBatch;
         double tol = WorkloadCheck.Tolerance<T>();
-        var a = WorkloadCheck.Widen(_kfac.InputFactor);
-        var g = WorkloadCheck.Widen(_kfac.GradientFactor);
+        var statistics = _kfac.Statistics;
+        var g = WorkloadCheck.Widen(new ReadOnlySpan2D<T>(statistics[..(n * n)].ToArray(), n, n));
+        var a = WorkloadCheck.Widen(new ReadOnlySpan2D<T>(statistics.Slice(n * n, n * n).ToArray(), n, n));
 
-        // First update replaces: A = XᵀX / B (diagonal checked), G likewise.
+        // The first statistics are the batch's factors: A = XᵀX / B, G = B·ΓᵀΓ (Γ the gradients of a mean loss); diagonals.
         var expected = new double[2 * n];
         var actual = new double[2 * n];
         for (int j = 0; j < n; j++)
@@ -98,7 +122,7 @@ public class KfacDenseBenchmarks<T>
             }
 
             expected[j] = sa / batch;
-            expected[n + j] = sg / batch;
+            expected[n + j] = sg * batch;
             actual[j] = a[j, j];
             actual[n + j] = g[j, j];
         }
@@ -106,9 +130,10 @@ public class KfacDenseBenchmarks<T>
         WorkloadCheck.Close($"K-FAC dense diag(A), diag(G) n={n} {Backend}", actual, expected, tol);
 
         // (G + δI)·P·(A + δI)·q must equal ∇W·q for a seeded probe q (three matrix-vector products).
-        WorkloadCheck.Finite<T>("K-FAC dense natural gradient", _natural);
+        var direction = _boundGradient.Span;
+        WorkloadCheck.Finite<T>("K-FAC dense preconditioned gradient", direction);
         var q = SeededData.Uniform<double>(n, SeededData.SeedFor(n, 33));
-        var p = WorkloadCheck.Widen(new ReadOnlySpan2D<T>(_natural, n, n));
+        var p = WorkloadCheck.Widen(new ReadOnlySpan2D<T>(direction.ToArray(), n, n));
         var w = WorkloadCheck.Widen(new ReadOnlySpan2D<T>(_weightGradient, n, n));
         var t = WorkloadCheck.Times(a, q);
         for (int i = 0; i < n; i++)

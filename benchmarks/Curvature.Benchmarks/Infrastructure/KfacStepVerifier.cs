@@ -38,17 +38,17 @@ internal static class KfacStepVerifier
         if (isDouble)
         {
             var step = new ContractKfacStep<double>(backend, n);
-            var expected = Oracle(step.Activations, step.OutputGradients, step.WeightGradient, n);
+            var expected = Oracle(step.Activations.ToArray(), step.OutputGradients.ToArray(), step.WeightGradient.ToArray(), n);
             step.Step();
-            error = RelativeError(step.NaturalGradient, expected);
+            error = RelativeError(step.NaturalGradient.ToArray(), expected);
             tolerance = 1e-10;
         }
         else
         {
             var step = new ContractKfacStep<float>(backend, n);
-            var expected = Oracle(Widen(step.Activations), Widen(step.OutputGradients), Widen(step.WeightGradient), n);
+            var expected = Oracle(Widen(step.Activations.ToArray()), Widen(step.OutputGradients.ToArray()), Widen(step.WeightGradient.ToArray()), n);
             step.Step();
-            error = RelativeError(Widen(step.NaturalGradient), expected);
+            error = RelativeError(Widen(step.NaturalGradient.ToArray()), expected);
             tolerance = 1e-3;
         }
 

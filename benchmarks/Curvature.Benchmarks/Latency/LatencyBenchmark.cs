@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Curvature.Backends;
 using Curvature.Benchmarks.Infrastructure;
-using Curvature.Kfac;
+using Curvature.Optimizers;
 
 namespace Curvature.Benchmarks.Latency;
 
@@ -31,10 +31,10 @@ internal static class LatencyBenchmark
             foreach (int n in sizes)
             {
                 // Control: the same loop with no refresh after the warm-up, i.e. the machine's own step-time jitter.
-                var control = ServiceLoop.Run(backend, name, n, KfacInverseRefresh.Synchronous, warmup, steps, refreshPeriod: int.MaxValue);
+                var control = ServiceLoop.Run(backend, name, n, RefreshMode.Synchronous, warmup, steps, refreshPeriod: int.MaxValue);
                 results.Add(control);
                 console.WriteLine(Row(control));
-                foreach (var refresh in new[] { KfacInverseRefresh.Synchronous, KfacInverseRefresh.Background })
+                foreach (var refresh in new[] { RefreshMode.Synchronous, RefreshMode.Background })
                 {
                     var r = ServiceLoop.Run(backend, name, n, refresh, warmup, steps, ServiceLoop.RefreshPeriod);
                     results.Add(r);
@@ -56,7 +56,7 @@ internal static class LatencyBenchmark
     }
 
     private static string Row(LatencyResult r) => string.Create(CultureInfo.InvariantCulture,
-        $"| {r.Backend} | {r.N} | {(r.RefreshPeriod == int.MaxValue ? "none (control)" : r.Refresh.ToString())} | {r.Steps} | {r.Median:F2} | {r.P90:F2} | {r.P99:F2} | {r.Max:F2} | {r.TailRatio:F2} | {(r.Refresh == KfacInverseRefresh.Background && r.RefreshPeriod != int.MaxValue ? (r.TailRatio <= TailBound ? "yes" : "no") : "–")} | {r.AllocatedBytesPerStep:F1} | {r.MaxLag} |");
+        $"| {r.Backend} | {r.N} | {(r.RefreshPeriod == int.MaxValue ? "none (control)" : r.Refresh.ToString())} | {r.Steps} | {r.Median:F2} | {r.P90:F2} | {r.P99:F2} | {r.Max:F2} | {r.TailRatio:F2} | {(r.Refresh == RefreshMode.Background && r.RefreshPeriod != int.MaxValue ? (r.TailRatio <= TailBound ? "yes" : "no") : "–")} | {r.AllocatedBytesPerStep:F1} | {r.MaxSwapDelay} |");
 
     private static string Report(List<LatencyResult> results, int steps, int warmup, string loadBefore, string loadAfter, string? note)
     {
@@ -65,11 +65,11 @@ internal static class LatencyBenchmark
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Written by `dotnet run -c Release --project benchmarks/Curvature.Benchmarks -- --latency{(BenchmarkSettings.Quick ? " --quick" : "")}` on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
         sb.AppendLine();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Loop: one dense layer, in = out = n, float64, batch {ServiceLoop.Batch}; every step one factor update (two `?SYRK`) and one natural gradient (two `?GEMM`); inverses (`?POTRF` + `?POTRI`, trace-scaled damping 1e-3) every T = {ServiceLoop.RefreshPeriod} updates. {warmup} warm-up steps (the first inverse included), then {steps} measured steps timed one by one with `Stopwatch`. One BLAS thread per call.");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Loop: `KfacOptimizer<double>` on one dense layer, in = out = n, no bias, float64, batch {ServiceLoop.Batch}; every step one observation (two `?SYRK`) and one `Step` (the preconditioned gradient with the cached inverse, two `?GEMM`, and the parameter update); inverses (`?POTRF` + `?POTRI`, trace-scaled damping 1e-3, fixed) every T = {ServiceLoop.RefreshPeriod} steps. {warmup} warm-up steps (the first inverse included), then {steps} measured steps timed one by one with `Stopwatch`. One BLAS thread per call.");
         sb.AppendLine();
         sb.AppendLine("- **none (control)**: the same loop with no inverse refresh after the warm-up (the inverse computed once): the step-time jitter of the machine itself, the floor for every p99/median below.");
         sb.AppendLine("- **Synchronous**: the step that finds the inverses due recomputes them itself.");
-        sb.AppendLine("- **Background**: the due refresh runs on the preconditioner's worker thread from a snapshot of the factors; steps use the latest complete inverse (max lag = the most updates the inverse in use trailed the factors).");
+        sb.AppendLine("- **Background** (`Refresh = RefreshMode.Background`): the due refresh runs on the optimizer's worker thread from a snapshot of the factors; steps use the latest complete inverse (max swap delay = the most steps between the step that started a refresh and the step that swapped it in).");
         sb.AppendLine(CultureInfo.InvariantCulture, $"- Acceptance (background): p99 ≤ {TailBound.ToString(CultureInfo.InvariantCulture)} × median. Allocated = bytes allocated by the caller's thread per measured step (`GC.GetAllocatedBytesForCurrentThread`).");
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; load average before: {loadBefore}, after: {loadAfter}.");
@@ -80,7 +80,7 @@ internal static class LatencyBenchmark
         }
 
         sb.AppendLine();
-        sb.AppendLine("| Backend | n | Refresh | Steps | Median ms | p90 ms | p99 ms | Max ms | p99/median | ≤ 1.3 | Allocated B/step | Max lag |");
+        sb.AppendLine("| Backend | n | Refresh | Steps | Median ms | p90 ms | p99 ms | Max ms | p99/median | ≤ 1.3 | Allocated B/step | Max swap delay |");
         sb.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|:---:|---:|---:|");
         foreach (var r in results)
         {

@@ -1,4 +1,4 @@
-using Curvature.Kfac;
+using Curvature.Optimizers;
 
 namespace Curvature.Benchmarks.Latency;
 
@@ -6,7 +6,7 @@ namespace Curvature.Benchmarks.Latency;
 internal sealed class LatencyResult
 {
     /// <summary>Sorts a copy of the step times and computes the statistics.</summary>
-    public LatencyResult(string backend, int n, KfacInverseRefresh refresh, int refreshPeriod, double[] stepMilliseconds, double allocatedBytesPerStep, long maxLag)
+    public LatencyResult(string backend, int n, RefreshMode refresh, int refreshPeriod, double[] stepMilliseconds, double allocatedBytesPerStep, long maxSwapDelay)
     {
         Backend = backend;
         N = n;
@@ -14,7 +14,7 @@ internal sealed class LatencyResult
         RefreshPeriod = refreshPeriod;
         Steps = stepMilliseconds.Length;
         AllocatedBytesPerStep = allocatedBytesPerStep;
-        MaxLag = maxLag;
+        MaxSwapDelay = maxSwapDelay;
         var sorted = (double[])stepMilliseconds.Clone();
         Array.Sort(sorted);
         Median = Percentile(sorted, 0.50);
@@ -30,7 +30,7 @@ internal sealed class LatencyResult
     public int N { get; }
 
     /// <summary>Refresh mode.</summary>
-    public KfacInverseRefresh Refresh { get; }
+    public RefreshMode Refresh { get; }
 
     /// <summary>Inverse refresh period (int.MaxValue: no refresh after the warm-up).</summary>
     public int RefreshPeriod { get; }
@@ -56,8 +56,9 @@ internal sealed class LatencyResult
     /// <summary>Bytes allocated by the caller's thread per measured step.</summary>
     public double AllocatedBytesPerStep { get; }
 
-    /// <summary>Largest <see cref="KfacLayerPreconditioner{T}.InverseLag"/> seen after a step.</summary>
-    public long MaxLag { get; }
+    /// <summary>Background mode: the most steps between the step that started a refresh and the step that swapped it in
+    /// (1 when every refresh finished before the next step); 0 in synchronous mode.</summary>
+    public long MaxSwapDelay { get; }
 
     /// <summary>Linear interpolation between closest ranks (the "R-7" / NumPy default definition).</summary>
     private static double Percentile(double[] sorted, double q)

@@ -1,15 +1,19 @@
 using System.Diagnostics;
-using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Benchmarks.Infrastructure;
-using Curvature.Kfac;
+using Curvature.Damping;
+using Curvature.Models;
+using Curvature.Optimizers;
+using Curvature.Parameters;
 
 namespace Curvature.Benchmarks.Latency;
 
 /// <summary>
-/// A service-style K-FAC loop on one dense layer (in = out = n, float64): every step one factor update and one natural
-/// gradient, the inverses refreshed every <see cref="RefreshPeriod"/> updates, synchronously or in the background.
-/// Records the wall time of every step and the bytes the caller's thread allocated in the measured steps.
+/// A service-style K-FAC loop on one dense layer (in = out = n, no bias, float64) with <see cref="KfacOptimizer{T}"/>:
+/// every step one observation (two <c>?SYRK</c>) and one <c>Step</c> (preconditioned gradient with the cached inverse,
+/// two <c>?GEMM</c>, and the parameter update), the inverses refreshed every <see cref="RefreshPeriod"/> steps,
+/// synchronously or in the background. Records the wall time of every step, the bytes the caller's thread allocated in
+/// the measured steps, and how many steps a background refresh took to be swapped in.
 /// </summary>
 internal static class ServiceLoop
 {
@@ -21,8 +25,8 @@ internal static class ServiceLoop
 
     private const int Batches = 4;
 
-    /// <summary>Runs <paramref name="warmup"/> unmeasured then <paramref name="steps"/> measured steps, inverses every <paramref name="refreshPeriod"/> updates.</summary>
-    public static LatencyResult Run(CurvatureBackend backend, string backendName, int n, KfacInverseRefresh refresh, int warmup, int steps, int refreshPeriod)
+    /// <summary>Runs <paramref name="warmup"/> unmeasured then <paramref name="steps"/> measured steps, inverses every <paramref name="refreshPeriod"/> steps.</summary>
+    public static LatencyResult Run(CurvatureBackend backend, string backendName, int n, RefreshMode refresh, int warmup, int steps, int refreshPeriod)
     {
         var activations = new double[Batches][];
         var gradients = new double[Batches][];
@@ -32,41 +36,57 @@ internal static class ServiceLoop
             gradients[b] = SeededData.Uniform<double>(Batch * n, SeededData.SeedFor(n, (2 * b) + 2));
         }
 
-        var weightGradient = SeededData.Uniform<double>(n * n, SeededData.SeedFor(n, 99));
-        var natural = new double[n * n];
+        var model = new ModelSpec([LayerSpec.Linear("fc", n, n, bias: false)]);
+        var values = new ParameterSet();
+        values.Add("fc.weight", SeededData.Uniform<double>(n * n, SeededData.SeedFor(n, 98)), n, n);
+        var weightGradient = new ParameterSet();
+        weightGradient.Add("fc.weight", SeededData.Uniform<double>(n * n, SeededData.SeedFor(n, 99)), n, n);
+        int[] inputShape = [Batch, n], gradientShape = [1, Batch, n];
         var ticks = new long[steps];
-        long maxLag = 0;
-        var options = new KfacPreconditionerOptions { InverseUpdatePeriod = refreshPeriod, InverseRefresh = refresh };
-        using var layer = new KfacLayerPreconditioner<double>(backend, n, n, options);
+        long maxDelay = 0, lastStart = 0;
+        using var kfac = new KfacOptimizer<double>(backend, model, values, weightGradient, new KfacOptimizerOptions
+        {
+            InverseUpdatePeriod = refreshPeriod,
+            Refresh = refresh,
+            Damping = 1e-3,
+            DampingMode = DampingMode.TraceScaled,
+            DampingAdaptation = DampingAdaptation.Fixed,
+        });
 
         for (int s = 0; s < warmup; s++)
         {
-            Step(layer, activations[s % Batches], gradients[s % Batches], weightGradient, natural, n);
+            kfac.Observe("fc", activations[s % Batches], inputShape, gradients[s % Batches], gradientShape);
+            kfac.Step(double.NaN);
         }
 
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         for (int s = 0; s < steps; s++)
         {
             long start = Stopwatch.GetTimestamp();
-            Step(layer, activations[(warmup + s) % Batches], gradients[(warmup + s) % Batches], weightGradient, natural, n);
+            kfac.Observe("fc", activations[(warmup + s) % Batches], inputShape, gradients[(warmup + s) % Batches], gradientShape);
+            var result = kfac.Step(double.NaN);
             ticks[s] = Stopwatch.GetTimestamp() - start;
-            maxLag = Math.Max(maxLag, layer.InverseLag);
+
+            // Background mode: a refresh starts at the end of a step s ≡ 0 (mod T) and is swapped in by a later step.
+            if (refresh == RefreshMode.Background && result.Refreshed)
+            {
+                maxDelay = Math.Max(maxDelay, result.Step - lastStart);
+            }
+
+            if (result.Step % refreshPeriod == 0)
+            {
+                lastStart = result.Step;
+            }
         }
 
         long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
-        layer.WaitForPendingRefresh();
+        kfac.WaitForPendingRefresh();
         var milliseconds = new double[steps];
         for (int s = 0; s < steps; s++)
         {
             milliseconds[s] = ticks[s] * 1000.0 / Stopwatch.Frequency;
         }
 
-        return new LatencyResult(backendName, n, refresh, refreshPeriod, milliseconds, (double)allocated / steps, maxLag);
-    }
-
-    private static void Step(KfacLayerPreconditioner<double> layer, double[] a, double[] g, double[] weightGradient, double[] natural, int n)
-    {
-        layer.Update(new ReadOnlySpan2D<double>(a, Batch, n), new ReadOnlySpan2D<double>(g, Batch, n));
-        layer.NaturalGradient(new ReadOnlySpan2D<double>(weightGradient, n, n), new Span2D<double>(natural, n, n));
+        return new LatencyResult(backendName, n, refresh, refreshPeriod, milliseconds, (double)allocated / steps, maxDelay);
     }
 }

@@ -1,15 +1,18 @@
 using System.Numerics;
 using BenchmarkDotNet.Attributes;
-using CommunityToolkit.HighPerformance;
 using Curvature.Benchmarks.Infrastructure;
-using Curvature.Kfac;
+using Curvature.Models;
+using Curvature.Optimizers;
+using Curvature.Parameters;
 
 namespace Curvature.Benchmarks.Preconditioners;
 
 /// <summary>
-/// One steady-state step of <see cref="KfacLayerPreconditioner{T}"/> (dense layer, in = out = n, batch 256): factor
-/// update + natural gradient with the cached inverse (no refresh). The memory diagnoser must show 0 B allocated.
-/// float64 only, to keep the suite short (the float32 kernels are measured by the kernel benchmarks).
+/// One steady-state step of <see cref="KfacOptimizer{T}"/> on a dense layer (in = out = n, no bias, batch 256): the
+/// observation (two <c>?SYRK</c> into the batch factors), the running-average update, the preconditioned gradient with the
+/// cached inverse (two <c>?GEMM</c>) and the parameter update, with fixed damping and no refresh after the first step. The
+/// memory diagnoser must show 0 B allocated. float64 only, to keep the suite short (the float32 kernels are measured by
+/// the kernel benchmarks).
 /// </summary>
 [GenericTypeArguments(typeof(double))]
 [BenchmarkCategory("Composite", "KfacSteadyState")]
@@ -17,34 +20,43 @@ public class KfacSteadyStateStepBenchmarks<T> : BackendBenchmark<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private const int Batch = 256;
-    private KfacLayerPreconditioner<T> _layer = null!;
+    private KfacOptimizer<T> _optimizer = null!;
     private T[] _activations = null!;
     private T[] _gradients = null!;
-    private T[] _weightGradient = null!;
-    private T[] _natural = null!;
+    private int[] _inputShape = null!;
+    private int[] _gradientShape = null!;
 
-    /// <summary>Creates the backend and the preconditioner, and computes its (only) inverse.</summary>
+    /// <summary>Creates the backend and the optimizer, and takes the first step (which computes the only inverse).</summary>
     [GlobalSetup]
     public void Setup()
     {
         CreateBackend(1);
-        _layer = new KfacLayerPreconditioner<T>(Kernels, N, N, new KfacPreconditionerOptions { InverseUpdatePeriod = int.MaxValue });
+        var model = new ModelSpec([LayerSpec.Linear("fc", N, N, bias: false)]);
+        var values = new ParameterSet();
+        values.Add("fc.weight", SeededData.Uniform<T>(N * N, SeededData.SeedFor(N, 4)), N, N);
+        var gradients = new ParameterSet();
+        gradients.Add("fc.weight", SeededData.Uniform<T>(N * N, SeededData.SeedFor(N, 3)), N, N);
+        _optimizer = new KfacOptimizer<T>(Kernels, model, values, gradients, new KfacOptimizerOptions
+        {
+            InverseUpdatePeriod = int.MaxValue,
+            DampingAdaptation = DampingAdaptation.Fixed,
+        });
         _activations = SeededData.Uniform<T>(Batch * N, SeededData.SeedFor(N, 1));
         _gradients = SeededData.Uniform<T>(Batch * N, SeededData.SeedFor(N, 2));
-        _weightGradient = SeededData.Uniform<T>(N * N, SeededData.SeedFor(N, 3));
-        _natural = new T[N * N];
+        _inputShape = [Batch, N];
+        _gradientShape = [1, Batch, N];
         Step();
     }
 
-    /// <summary>Stops the preconditioner (no worker in synchronous mode, but it is disposable).</summary>
+    /// <summary>Disposes the optimizer.</summary>
     [GlobalCleanup]
-    public void Cleanup() => _layer.Dispose();
+    public void Cleanup() => _optimizer.Dispose();
 
-    /// <summary>Factor update (two <c>?SYRK</c>) + natural gradient (two <c>?GEMM</c>) with the cached inverse.</summary>
+    /// <summary>Observation (two <c>?SYRK</c>) + step with the cached inverse (two <c>?GEMM</c>).</summary>
     [Benchmark]
     public void Step()
     {
-        _layer.Update(new ReadOnlySpan2D<T>(_activations, Batch, N), new ReadOnlySpan2D<T>(_gradients, Batch, N));
-        _layer.NaturalGradient(new ReadOnlySpan2D<T>(_weightGradient, N, N), new Span2D<T>(_natural, N, N));
+        _optimizer.Observe("fc", _activations, _inputShape, _gradients, _gradientShape);
+        _optimizer.Step(double.NaN);
     }
 }

@@ -88,37 +88,6 @@ public sealed class DenseLayer
         yield return new Parameter($"layer{Index + 1}.bias", _bias, _biasGradient);
     }
 
-    /// <summary>
-    /// Copies the gradient in the joint layout curvature methods use, <c>[∂W | ∂b]</c>: <c>[D_out, D_in + 1]</c>.
-    /// </summary>
-    public void CopyJointGradient(Span2D<double> destination)
-    {
-        EnsureJointShape(destination.Height, destination.Width, nameof(destination));
-        for (int i = 0; i < OutputSize; i++)
-        {
-            var row = destination.GetRowSpan(i);
-            _weightGradient.AsSpan(i * InputSize, InputSize).CopyTo(row);
-            row[InputSize] = _biasGradient[i];
-        }
-    }
-
-    /// <summary>Adds <c>scale · Δ</c> to the parameters, with <c>Δ</c> in the joint layout <c>[ΔW | Δb]</c>.</summary>
-    public void AddToJointParameters(ReadOnlySpan2D<double> delta, double scale)
-    {
-        EnsureJointShape(delta.Height, delta.Width, nameof(delta));
-        for (int i = 0; i < OutputSize; i++)
-        {
-            var row = delta.GetRowSpan(i);
-            var w = _weights.AsSpan(i * InputSize, InputSize);
-            for (int j = 0; j < InputSize; j++)
-            {
-                w[j] += scale * row[j];
-            }
-
-            _bias[i] += scale * row[InputSize];
-        }
-    }
-
     /// <summary>Draws initial weights (He for ReLU, LeCun otherwise) and zero biases.</summary>
     internal void Initialize(DemoRandom random)
     {
@@ -178,14 +147,6 @@ public sealed class DenseLayer
         {
             // ∂a = g W.
             backend.MatrixMultiply<double>(g, Transpose.None, new ReadOnlySpan2D<double>(_weights, OutputSize, InputSize), Transpose.None, inputGradient, 1.0, 0.0);
-        }
-    }
-
-    private void EnsureJointShape(int height, int width, string name)
-    {
-        if (height != OutputSize || width != InputSize + 1)
-        {
-            throw new ArgumentException($"Expected a [{OutputSize}, {InputSize + 1}] matrix ([W | b]), got [{height}, {width}].", name);
         }
     }
 }

@@ -55,8 +55,11 @@ public abstract class CurvatureBackend
     /// <param name="b">Row-major B; op(B) is <c>k × n</c>.</param>
     /// <param name="transposeB">Whether op(B) = Bᵀ.</param>
     /// <param name="c">Row-major C, <c>m × n</c>; must not overlap A or B.</param>
-    /// <param name="alpha">Scale of the product; when it is 0, A and B are not read.</param>
-    /// <param name="beta">Scale of C's old value; when it is 0, C is not read (NaN in C does not propagate).</param>
+    /// <param name="alpha">Scale of the product (finite); when it is 0, A and B are not read.</param>
+    /// <param name="beta">Scale of C's old value (finite); when it is 0, C is not read (NaN in C does not propagate).</param>
+    /// <exception cref="ArgumentException">Shapes that do not fit (the message names the operand that does not fit A and B:
+    /// <paramref name="b"/> when the inner dimensions differ, then <paramref name="c"/>), overlapping operands, or a
+    /// NaN or infinite <paramref name="alpha"/> or <paramref name="beta"/>.</exception>
     /// <remarks>BLAS <c>?GEMM</c> (<c>cblas_sgemm</c> / <c>cblas_dgemm</c>, row-major).</remarks>
     public void MatrixMultiply<T>(ReadOnlySpan2D<T> a, Transpose transposeA, ReadOnlySpan2D<T> b, Transpose transposeB, Span2D<T> c, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -67,27 +70,23 @@ public abstract class CurvatureBackend
         var mc = MatrixRef<T>.From(c);
         bool ta = ValidateTranspose(transposeA, nameof(transposeA));
         bool tb = ValidateTranspose(transposeB, nameof(transposeB));
-        int m = mc.Rows, n = mc.Cols;
-        int k = ta ? ma.Rows : ma.Cols;
-        if (ma.IsEmpty)
-        {
-            // An empty A: its inner dimension comes from B (CommunityToolkit#1101 may misreport empty shapes).
-            k = tb ? mb.Cols : mb.Rows;
-            if (!mb.IsEmpty)
-            {
-                k = tb ? mb.Cols : mb.Rows;
-            }
+        KernelValidation.EnsureFinite(alpha, nameof(alpha));
+        KernelValidation.EnsureFinite(beta, nameof(beta));
 
-            if ((long)m * k != 0)
-            {
-                KernelValidation.EnsureShape(ma, ta ? k : m, ta ? m : k, nameof(a), "A");
-            }
-        }
-        else
+        // m, k and n come from the operands whose shape is known (an empty view may report 0 × 0 whatever it was
+        // created with, CommunityToolkit#1101); A and B must agree on k, then C must be m × n.
+        bool knownA = KernelValidation.HasKnownShape(ma), knownB = KernelValidation.HasKnownShape(mb), knownC = KernelValidation.HasKnownShape(mc);
+        int m = knownA ? (ta ? ma.Cols : ma.Rows) : (knownC ? mc.Rows : 0);
+        int k = knownA ? (ta ? ma.Rows : ma.Cols) : (knownB ? (tb ? mb.Cols : mb.Rows) : 0);
+        int n = knownB ? (tb ? mb.Rows : mb.Cols) : (knownC ? mc.Cols : 0);
+        if (knownA && knownB && (tb ? mb.Cols : mb.Rows) != k)
         {
-            KernelValidation.EnsureShape(ma, ta ? k : m, ta ? m : k, nameof(a), "A");
+            throw new ArgumentException(
+                $"The inner dimensions differ: op(A) is {m} × {k}, so op(B) must have {k} rows, but it is {(tb ? mb.Cols : mb.Rows)} × {(tb ? mb.Rows : mb.Cols)}.", nameof(b));
         }
 
+        KernelValidation.EnsureShape(mc, m, n, nameof(c), "C");
+        KernelValidation.EnsureShape(ma, ta ? k : m, ta ? m : k, nameof(a), "A");
         KernelValidation.EnsureShape(mb, tb ? n : k, tb ? k : n, nameof(b), "B");
         KernelValidation.EnsureStride(ma, nameof(a));
         KernelValidation.EnsureStride(mb, nameof(b));
@@ -121,8 +120,10 @@ public abstract class CurvatureBackend
     /// <param name="form">Which product to accumulate.</param>
     /// <param name="c">Row-major C, <c>n × n</c>; only <paramref name="triangle"/> is read (when β ≠ 0) and written.</param>
     /// <param name="triangle">The triangle of C to update; the other one is left untouched.</param>
-    /// <param name="alpha">Scale of the product.</param>
-    /// <param name="beta">Scale of C's old value; when it is 0, C is not read.</param>
+    /// <param name="alpha">Scale of the product (finite).</param>
+    /// <param name="beta">Scale of C's old value (finite); when it is 0, C is not read.</param>
+    /// <exception cref="ArgumentException">Shapes that do not fit (also an empty A whose other dimension is not C's order),
+    /// overlapping operands, or a NaN or infinite <paramref name="alpha"/> or <paramref name="beta"/>.</exception>
     /// <remarks>BLAS <c>?SYRK</c> (<c>cblas_ssyrk</c> / <c>cblas_dsyrk</c>, row-major).</remarks>
     public void SymmetricRankKUpdate<T>(ReadOnlySpan2D<T> a, RankKForm form, Span2D<T> c, Triangle triangle, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -137,17 +138,12 @@ public abstract class CurvatureBackend
             RankKForm.MatrixTimesTranspose => false,
             _ => throw new ArgumentOutOfRangeException(nameof(form), form, "Unknown rank-k form."),
         };
+        KernelValidation.EnsureFinite(alpha, nameof(alpha));
+        KernelValidation.EnsureFinite(beta, nameof(beta));
         KernelValidation.EnsureSquare(mc, nameof(c));
         int n = mc.IsEmpty ? 0 : mc.Rows;
-        int k = transposed ? ma.Rows : ma.Cols;
-        if (ma.IsEmpty)
-        {
-            k = 0;
-        }
-        else
-        {
-            KernelValidation.EnsureShape(ma, transposed ? k : n, transposed ? n : k, nameof(a), "A");
-        }
+        int k = !KernelValidation.HasKnownShape(ma) ? 0 : transposed ? ma.Rows : ma.Cols;
+        KernelValidation.EnsureShape(ma, transposed ? k : n, transposed ? n : k, nameof(a), "A");
 
         KernelValidation.EnsureStride(ma, nameof(a));
         KernelValidation.EnsureStride(mc, nameof(c));
@@ -178,8 +174,8 @@ public abstract class CurvatureBackend
     /// <summary>Cholesky factorisation in place: <c>A = L·Lᵀ</c> (lower) or <c>A = Uᵀ·U</c> (upper).</summary>
     /// <param name="a">Row-major symmetric A (<c>n × n</c>); only <paramref name="triangle"/> is read and overwritten by the factor.</param>
     /// <param name="triangle">The triangle holding A on entry and the factor on exit; the other one is untouched.</param>
-    /// <returns>The status; on failure <c>info = k</c> means the leading minor of order k is not positive definite,
-    /// and the triangle holds a partial factorisation. A non-finite entry counts as a failed pivot: the finite leading
+    /// <returns>The status; on failure <c>info = k</c> means the leading minor of order k is not positive definite
+    /// (pivot k is not a finite positive number), and the triangle holds a partial factorisation. A non-finite entry counts as a failed pivot: the finite leading
     /// block is factored and <c>info</c> is the order of the first leading minor that holds a NaN or infinity (when no
     /// earlier pivot failed).</returns>
     /// <remarks>LAPACK <c>?POTRF</c> (column-major routine with <c>uplo</c> swapped: row-major lower = column-major upper).</remarks>
@@ -208,6 +204,13 @@ public abstract class CurvatureBackend
         int info = typeof(T) == typeof(double)
             ? PotrfCore(leading.As<double>(), lower)
             : PotrfCore(leading.As<float>(), lower);
+        if (info == 0)
+        {
+            // Some LAPACK builds (OpenBLAS) report success with a NaN pivot (∞·0 inside the factorisation of a finite
+            // matrix that is not positive definite): the factor's diagonal decides, on every backend.
+            info = TriangularFactorChecks.FirstBadPivot(leading);
+        }
+
         if (info == 0 && order < ma.Rows)
         {
             info = order + 1;
@@ -233,7 +236,9 @@ public abstract class CurvatureBackend
     /// <param name="factor">On entry the factor from <see cref="TryCholeskyFactor{T}"/> with the same <paramref name="triangle"/>;
     /// on exit A⁻¹ in both triangles.</param>
     /// <param name="triangle">The triangle holding the factor.</param>
-    /// <returns>The status; <c>info = k</c> means the factor's diagonal element k is zero (A is singular).</returns>
+    /// <returns>The status; <c>info = k</c> means the factor's diagonal element k is zero (A is singular) or the factor's
+    /// leading k × k triangle holds NaN or infinity (the factor is then untouched), or that the inverse overflows (its
+    /// leading k × k triangle holds an infinity; the matrix then holds no meaningful values).</returns>
     /// <remarks>LAPACK <c>?POTRI</c> followed by mirroring the computed triangle into the other one.</remarks>
     public FactorizationStatus TryCholeskyInverse<T>(Span2D<T> factor, Triangle triangle)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -247,11 +252,30 @@ public abstract class CurvatureBackend
         }
 
         bool lower = triangle == Triangle.Lower;
+
+        // A zero pivot is LAPACK's singular case; a NaN or infinite one would go through LAPACK unnoticed (NaN ≠ 0),
+        // and implementations disagree on what they then return: every backend reports it here, factor untouched.
+        int n = ma.Rows;
+        int singular = TriangularFactorChecks.FirstSingularPivot(ma);
+        int finite = SymmetricStorage.FiniteLeadingOrder(ma, lower);
+        int bad = Math.Min(singular == 0 ? int.MaxValue : singular, finite == n ? int.MaxValue : finite + 1);
+        if (bad != int.MaxValue)
+        {
+            return new FactorizationStatus("potri", bad);
+        }
+
         int info = typeof(T) == typeof(double)
             ? PotriCore(ma.As<double>(), lower)
             : PotriCore(ma.As<float>(), lower);
         if (info == 0)
         {
+            // A finite factor with tiny pivots can have an inverse that overflows: that is a failure, not a result.
+            int inverseFinite = SymmetricStorage.FiniteLeadingOrder(ma, lower);
+            if (inverseFinite != n)
+            {
+                return new FactorizationStatus("potri", inverseFinite + 1);
+            }
+
             if (typeof(T) == typeof(double))
             {
                 SymmetricStorage.Mirror(ma.As<double>(), lower);
@@ -294,6 +318,8 @@ public abstract class CurvatureBackend
     /// <param name="factor">The factor from <see cref="TryCholeskyFactor{T}"/> (<c>n × n</c>); only <paramref name="triangle"/> is read.</param>
     /// <param name="triangle">The triangle holding the factor.</param>
     /// <param name="b">Row-major right-hand sides, <c>n × k</c>; overwritten by the solution. Must not overlap the factor.</param>
+    /// <exception cref="MatrixNotPositiveDefiniteException">A diagonal element of the factor is zero, NaN or infinite
+    /// (<c>info</c> is its 1-based index); B is untouched.</exception>
     /// <remarks>LAPACK <c>?POTRS</c> semantics, computed as two triangular solves (BLAS <c>?TRSM</c>, row-major, no copies).</remarks>
     public void CholeskySolve<T>(ReadOnlySpan2D<T> factor, Triangle triangle, Span2D<T> b)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -315,6 +341,12 @@ public abstract class CurvatureBackend
         if (n == 0 || mb.IsEmpty)
         {
             return;
+        }
+
+        int singular = TriangularFactorChecks.FirstSingularPivot(mf);
+        if (singular != 0)
+        {
+            throw new MatrixNotPositiveDefiniteException(new FactorizationStatus("potrs", singular), n);
         }
 
         bool lower = triangle == Triangle.Lower;

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Serialization;
+using Curvature.Internals;
 
 namespace Curvature.BlockFisher;
 
@@ -19,7 +20,9 @@ namespace Curvature.BlockFisher;
 /// <para>Routines: BLAS <c>?SYRK</c> for the outer products, LAPACK <c>?POTRF</c> for the factor and
 /// <c>?POTRS</c> semantics (<see cref="CurvatureBackend.CholeskySolve{T}"/>) to apply it. An update is computed into
 /// staging buffers and committed only when every block factored, so a failed update leaves the state unchanged.
-/// Steady-state updates and applies allocate nothing. An instance is not thread-safe.</para>
+/// Steady-state updates and applies allocate nothing. An instance is not thread-safe: a call from a second thread while
+/// another is in progress throws <see cref="InvalidOperationException"/>. Gradients so large that <c>g gᵀ</c> could
+/// overflow are rejected before anything is computed, the same way on every backend.</para>
 /// </remarks>
 /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class BlockDiagonalFisher<T>
@@ -37,6 +40,7 @@ public sealed class BlockDiagonalFisher<T>
     private T[][] _stagedFactor;
     private T[] _stagedDiagonal;
     private readonly T[] _solveScratch;
+    private readonly SingleCallerGuard _guard = new();
 
     /// <summary>Creates the Fisher of a parameter of <paramref name="length"/> coordinates; before the first update F = 0.</summary>
     /// <exception cref="ArgumentNullException">A reference argument is null.</exception>
@@ -115,6 +119,7 @@ public sealed class BlockDiagonalFisher<T>
     /// <summary>Copies dense block <paramref name="index"/>'s Fisher EMA (without damping) as a full symmetric matrix.</summary>
     public void CopyBlockFisher(int index, Span<T> destination)
     {
+        using var busy = _guard.Enter(this);
         int b = _blockLength[index];
         if (destination.Length != b * b)
         {
@@ -133,33 +138,41 @@ public sealed class BlockDiagonalFisher<T>
     }
 
     /// <summary>Copies the remainder's diagonal Fisher EMA.</summary>
-    public void CopyDiagonal(Span<T> destination) => _diagonal.AsSpan().CopyTo(destination);
+    public void CopyDiagonal(Span<T> destination)
+    {
+        using var busy = _guard.Enter(this);
+        _diagonal.AsSpan().CopyTo(destination);
+    }
 
     /// <summary>Updates every block with the outer product of one gradient: <c>F̂ = g gᵀ</c>.</summary>
-    /// <exception cref="ArgumentException">Wrong length, or a non-finite entry.</exception>
+    /// <exception cref="ArgumentException">Wrong length, a non-finite entry, or entries so large that the Fisher estimate
+    /// overflows (state unchanged).</exception>
     /// <param name="gradient">The gradient, <see cref="Length"/> entries.</param>
     /// <param name="cancellationToken">Checked before each block's kernel calls; a cancelled update changes nothing.</param>
     /// <exception cref="MatrixNotPositiveDefiniteException">A damped block failed to factor (state unchanged).</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled (state unchanged).</exception>
     public void Update(ReadOnlySpan<T> gradient, CancellationToken cancellationToken = default)
     {
+        using var busy = _guard.Enter(this);
         if (gradient.Length != Length)
         {
             throw new ArgumentException($"The gradient must have {Length} entries, but it has {gradient.Length}.", nameof(gradient));
         }
 
         EnsureFinite(gradient, nameof(gradient));
-        Update(ReadOnlySpan2D<T>.DangerousCreate(in MemoryMarshal.GetReference(gradient), 1, Length, 0), 1, cancellationToken);
+        Update(ReadOnlySpan2D<T>.DangerousCreate(in MemoryMarshal.GetReference(gradient), 1, Length, 0), 1, nameof(gradient), cancellationToken);
     }
 
     /// <summary>Updates every block with per-example gradients (one row per example): <c>F̂ = (1/N) Σ_n g_n g_nᵀ</c>.</summary>
     /// <param name="perExampleGradients">N × <see cref="Length"/>, row-major, any pitch.</param>
-    /// <exception cref="ArgumentException">Wrong width, no rows, or a non-finite entry.</exception>
+    /// <exception cref="ArgumentException">Wrong width, no rows, a non-finite entry, or entries so large that the Fisher
+    /// estimate overflows (state unchanged).</exception>
     /// <param name="cancellationToken">Checked before each block's kernel calls; a cancelled update changes nothing.</param>
     /// <exception cref="MatrixNotPositiveDefiniteException">A damped block failed to factor (state unchanged).</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled (state unchanged).</exception>
     public void UpdatePerExample(ReadOnlySpan2D<T> perExampleGradients, CancellationToken cancellationToken = default)
     {
+        using var busy = _guard.Enter(this);
         if (perExampleGradients.Width != Length || perExampleGradients.Height < 1)
         {
             throw new ArgumentException($"Per-example gradients must be N × {Length} with N ≥ 1, but they are {perExampleGradients.Height} × {perExampleGradients.Width}.", nameof(perExampleGradients));
@@ -170,17 +183,33 @@ public sealed class BlockDiagonalFisher<T>
             EnsureFinite(perExampleGradients.GetRowSpan(r), nameof(perExampleGradients));
         }
 
-        Update(perExampleGradients, perExampleGradients.Height, cancellationToken);
+        Update(perExampleGradients, perExampleGradients.Height, nameof(perExampleGradients), cancellationToken);
     }
 
     /// <summary>Writes <c>(F + λI)⁻¹ v</c> to <paramref name="destination"/> (may be the same memory as <paramref name="vector"/>).</summary>
-    /// <exception cref="ArgumentException">A length differs from <see cref="Length"/>.</exception>
+    /// <exception cref="ArgumentException">A length differs from <see cref="Length"/>, the vector holds NaN or infinity, or the
+    /// result overflows (the destination's content is then unspecified).</exception>
     public void Apply(ReadOnlySpan<T> vector, Span<T> destination)
     {
+        using var busy = _guard.Enter(this);
         if (vector.Length != Length || destination.Length != Length)
         {
             throw new ArgumentException($"Vector and destination must have {Length} entries.");
         }
+
+        EnsureFinite(vector, nameof(vector));
+        ApplyCore(vector, destination);
+        for (int i = 0; i < destination.Length; i++)
+        {
+            if (!T.IsFinite(destination[i]))
+            {
+                throw new ArgumentException($"The vector is too large: (F + λI)⁻¹v overflows at entry {i}.", nameof(vector));
+            }
+        }
+    }
+
+    private void ApplyCore(ReadOnlySpan<T> vector, Span<T> destination)
+    {
 
         for (int k = 0; k < _blockStart.Length; k++)
         {
@@ -201,6 +230,7 @@ public sealed class BlockDiagonalFisher<T>
     /// <summary>Writes the state (EMAs and update count) to a checkpoint.</summary>
     public void Save(Stream destination)
     {
+        using var busy = _guard.Enter(this);
         var w = new CheckpointWriter(destination, CheckpointKind, 1);
         WriteTo(w, "");
         w.Complete();
@@ -210,6 +240,7 @@ public sealed class BlockDiagonalFisher<T>
     /// <exception cref="CheckpointFormatException">The checkpoint is corrupted or belongs to another configuration.</exception>
     public void Load(Stream source)
     {
+        using var busy = _guard.Enter(this);
         var r = CheckpointReader.Open(source, CheckpointKind, 1);
         var pending = ReadFrom(r, "");
         r.EnsureAtEnd();
@@ -218,6 +249,7 @@ public sealed class BlockDiagonalFisher<T>
 
     internal void WriteTo(CheckpointWriter w, string prefix)
     {
+        using var busy = _guard.Enter(this);
         w.WriteInt32(prefix + "length", Length);
         w.WriteInt32(prefix + "blockSize", Options.BlockSize);
         w.WriteInt32(prefix + "blocks", BlockCount);
@@ -233,6 +265,7 @@ public sealed class BlockDiagonalFisher<T>
     /// <summary>Reads a state into temporaries and checks it; commit with <see cref="Commit"/>.</summary>
     internal PendingState ReadFrom(CheckpointReader r, string prefix)
     {
+        using var busy = _guard.Enter(this);
         int length = r.ReadInt32(prefix + "length");
         int blockSize = r.ReadInt32(prefix + "blockSize");
         int blocks = r.ReadInt32(prefix + "blocks");
@@ -276,6 +309,7 @@ public sealed class BlockDiagonalFisher<T>
 
     internal void Commit(PendingState pending)
     {
+        using var busy = _guard.Enter(this);
         _fisher = pending.Fisher;
         _factor = pending.Factor;
         _diagonal = pending.Diagonal;
@@ -285,12 +319,14 @@ public sealed class BlockDiagonalFisher<T>
     /// <summary>Stages an update (no state change); <see cref="CommitStaged"/> makes it current.</summary>
     internal void StageUpdate(ReadOnlySpan<T> gradient)
     {
-        Stage(ReadOnlySpan2D<T>.DangerousCreate(in MemoryMarshal.GetReference(gradient), 1, Length, 0), 1);
+        using var busy = _guard.Enter(this);
+        Stage(ReadOnlySpan2D<T>.DangerousCreate(in MemoryMarshal.GetReference(gradient), 1, Length, 0), 1, nameof(gradient));
     }
 
     /// <summary>Stages a per-example update (no state change); <see cref="CommitStaged"/> makes it current.</summary>
     internal void StagePerExample(ReadOnlySpan2D<T> perExampleGradients)
     {
+        using var busy = _guard.Enter(this);
         if (perExampleGradients.Width != Length || perExampleGradients.Height < 1)
         {
             throw new ArgumentException($"Per-example gradients must be N × {Length} with N ≥ 1, but they are {perExampleGradients.Height} × {perExampleGradients.Width}.", nameof(perExampleGradients));
@@ -301,12 +337,13 @@ public sealed class BlockDiagonalFisher<T>
             EnsureFinite(perExampleGradients.GetRowSpan(r), nameof(perExampleGradients));
         }
 
-        Stage(perExampleGradients, perExampleGradients.Height);
+        Stage(perExampleGradients, perExampleGradients.Height, nameof(perExampleGradients));
     }
 
     /// <summary>Forgets every estimate (F = 0, no updates).</summary>
     public void Clear()
     {
+        using var busy = _guard.Enter(this);
         foreach (var f in _fisher)
         {
             Array.Clear(f);
@@ -319,20 +356,39 @@ public sealed class BlockDiagonalFisher<T>
 
     internal void CommitStaged()
     {
+        using var busy = _guard.Enter(this);
         (_fisher, _stagedFisher) = (_stagedFisher, _fisher);
         (_factor, _stagedFactor) = (_stagedFactor, _factor);
         (_diagonal, _stagedDiagonal) = (_stagedDiagonal, _diagonal);
         UpdateCount++;
     }
 
-    private void Update(ReadOnlySpan2D<T> rows, int n, CancellationToken cancellationToken)
+    private void Update(ReadOnlySpan2D<T> rows, int n, string paramName, CancellationToken cancellationToken)
     {
-        Stage(rows, n, cancellationToken);
+        Stage(rows, n, paramName, cancellationToken);
         CommitStaged();
     }
 
-    private void Stage(ReadOnlySpan2D<T> rows, int n, CancellationToken cancellationToken = default)
+    private void Stage(ReadOnlySpan2D<T> rows, int n, string paramName, CancellationToken cancellationToken = default)
     {
+        // Whether g·gᵀ overflows must not depend on a backend's order of operations (α·Σ gg or Σ (αg)g): updates whose
+        // squared entries, summed over the rows, could exceed a quarter of the largest value are rejected up front, the
+        // same way on every backend. Below that bound no ordering overflows.
+        double largest = 0;
+        for (int r = 0; r < rows.Height; r++)
+        {
+            foreach (T v in rows.GetRowSpan(r))
+            {
+                largest = Math.Max(largest, Math.Abs(double.CreateTruncating(v)));
+            }
+        }
+
+        if (largest * largest * n > (typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue) / 4)
+        {
+            throw new ArgumentException(
+                $"The gradients are too large (largest magnitude {largest:g3}): their Fisher estimate could overflow. The update was discarded.", paramName);
+        }
+
         bool first = UpdateCount == 0;
         T gamma = first ? T.Zero : T.CreateChecked(Options.Decay);
         T weight = (T.One - gamma) / T.CreateChecked(n);
@@ -357,10 +413,40 @@ public sealed class BlockDiagonalFisher<T>
             _stagedDiagonal[i] = (gamma * _diagonal[i]) + (weight * acc);
         }
 
+        // A safety net (a loaded state near the range limit plus a new estimate): nothing non-finite becomes the state.
+        if (!StagedIsFinite())
+        {
+            throw new ArgumentException("The gradients are too large: the Fisher estimate they give overflows. The update was discarded.", paramName);
+        }
+
         if (!FactorAllTry(_stagedFisher, _stagedFactor, cancellationToken))
         {
             throw new MatrixNotPositiveDefiniteException(new FactorizationStatus("potrf", 1), _solveScratch.Length, "A damped block-diagonal Fisher block is not positive definite; the update was discarded.");
         }
+    }
+
+    private bool StagedIsFinite()
+    {
+        foreach (var block in _stagedFisher)
+        {
+            foreach (T v in block)
+            {
+                if (!T.IsFinite(v))
+                {
+                    return false;
+                }
+            }
+        }
+
+        foreach (T v in _stagedDiagonal)
+        {
+            if (!T.IsFinite(v))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void FactorAll(T[][] fisher, T[][] factor)

@@ -4,6 +4,7 @@ using Curvature.Backends;
 using Curvature.Backends.Managed;
 using Curvature.Parameters;
 using Curvature.Serialization;
+using Curvature.Internals;
 
 namespace Curvature.BranchFactored;
 
@@ -31,7 +32,8 @@ namespace Curvature.BranchFactored;
 /// allocates nothing after the first.</para>
 /// <para>The projection comes from <see cref="SeededGaussian"/>: steps are reproducible for a given
 /// <see cref="BranchFactoredOptions.Seed"/> on every machine, but differ from a NumPy implementation's numbers.
-/// Not thread-safe.</para>
+/// Not thread-safe: a call from a second thread while another is in progress throws
+/// <see cref="InvalidOperationException"/>.</para>
 /// </remarks>
 /// <typeparam name="T">The element type of the flat vectors and the computation: <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class BranchFactoredPreconditioner<T>
@@ -40,8 +42,11 @@ public sealed class BranchFactoredPreconditioner<T>
     private readonly SeededGaussian _rng;
     private readonly T _learningRate;
     private readonly T _damping;
+    private readonly SingleCallerGuard _guard = new();
 
     private long _steps;
+    private double _pendingNorm;
+    private int _parameterCount = -1; // from the last Initialize, successful step or load; -1 before any
     private double? _lastNorm;
     private bool _lastUsedBranches;
 
@@ -53,6 +58,7 @@ public sealed class BranchFactoredPreconditioner<T>
 
     // Branch workspaces.
     private T[] _projection = [];
+    private T[] _projectionBackup = [];
     private int _projectionRows, _projectionCols;
     private bool _projectionReady;
     private bool _hasLastProjection;
@@ -109,8 +115,10 @@ public sealed class BranchFactoredPreconditioner<T>
     /// <returns>The state: zero steps, no norm yet.</returns>
     public BranchFactoredState Initialize(ParameterSet parameters)
     {
+        using var busy = _guard.Enter(this);
         ArgumentNullException.ThrowIfNull(parameters);
         EnsureVectors(parameters.Layout.TotalLength);
+        _parameterCount = parameters.Layout.TotalLength;
         _steps = 0;
         _lastNorm = null;
         _lastUsedBranches = false;
@@ -120,8 +128,9 @@ public sealed class BranchFactoredPreconditioner<T>
     /// <summary>One step that updates <paramref name="parameters"/> in place.</summary>
     /// <returns>The new state.</returns>
     /// <exception cref="ArgumentException">No gradient source (neither an estimator nor the context's gradients), a gradient size that does
-    /// not match its parameter, a missing gradient, NaN/infinite parameters, gradients or branch samples, no branch samples (K = 0), or a
-    /// fixed projection whose size no longer matches.</exception>
+    /// not match its parameter, a missing gradient, NaN/infinite parameters, gradients or branch samples, no branch samples (K = 0), a
+    /// fixed projection whose size no longer matches, branch samples so large that their covariance could overflow, or a step whose
+    /// direction or updated parameters overflow. Nothing changes.</exception>
     /// <exception cref="MatrixNotPositiveDefiniteException">A block of the damped covariance is not positive definite (the message names the block).</exception>
     public BranchFactoredState Step(ParameterSet parameters, BranchStepContext<T> context) => Step(parameters, context, parameters);
 
@@ -132,6 +141,7 @@ public sealed class BranchFactoredPreconditioner<T>
     /// <exception cref="MatrixNotPositiveDefiniteException">A block of the damped covariance is not positive definite.</exception>
     public BranchFactoredState Step(ParameterSet parameters, BranchStepContext<T> context, ParameterSet destination)
     {
+        using var busy = _guard.Enter(this);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(destination);
@@ -188,6 +198,7 @@ public sealed class BranchFactoredPreconditioner<T>
 
     private BranchFactoredState StepFlat(ReadOnlySpan<T> parameters, ReadOnlySpan<T> gradient, ReadOnlySpan2D<T> branches, bool hasBranches, Span<T> destination)
     {
+        using var busy = _guard.Enter(this);
         int n = parameters.Length;
         if (gradient.Length != n)
         {
@@ -210,6 +221,45 @@ public sealed class BranchFactoredPreconditioner<T>
     /// <summary>Computes the direction and the updated parameters into the workspaces; changes no state unless it succeeds
     /// (then only the generator and the projection).</summary>
     private void Compute(ReadOnlySpan<T> theta, ReadOnlySpan<T> gradient, ReadOnlySpan2D<T> branches, bool hasBranches)
+    {
+        // A step rejected late (its direction overflows) must leave the generator and the projection as they were:
+        // remember them, and the projection's values when this step may draw a new one in place.
+        var rngBefore = _rng.State;
+        T[] projectionBefore = _projection;
+        int rowsBefore = _projectionRows, colsBefore = _projectionCols;
+        bool readyBefore = _projectionReady, hasLastBefore = _hasLastProjection;
+        int kept = hasBranches && hasLastBefore && (Options.Projection != ProjectionMode.Fixed || !readyBefore) ? rowsBefore * colsBefore : 0;
+        if (kept > 0)
+        {
+            if (_projectionBackup.Length < kept)
+            {
+                _projectionBackup = new T[kept];
+            }
+
+            projectionBefore.AsSpan(0, kept).CopyTo(_projectionBackup);
+        }
+
+        try
+        {
+            ComputeCore(theta, gradient, branches, hasBranches);
+        }
+        catch
+        {
+            _rng.State = rngBefore;
+            _projection = projectionBefore;
+            if (kept > 0)
+            {
+                _projectionBackup.AsSpan(0, kept).CopyTo(projectionBefore);
+            }
+
+            (_projectionRows, _projectionCols, _projectionReady, _hasLastProjection) = (rowsBefore, colsBefore, readyBefore, hasLastBefore);
+            throw;
+        }
+
+        _lastUsedBranches = hasBranches;
+    }
+
+    private void ComputeCore(ReadOnlySpan<T> theta, ReadOnlySpan<T> gradient, ReadOnlySpan2D<T> branches, bool hasBranches)
     {
         Span<T> direction = _direction;
         if (hasBranches)
@@ -238,21 +288,73 @@ public sealed class BranchFactoredPreconditioner<T>
             }
         }
 
-        _lastUsedBranches = hasBranches;
+        // Finite input can still overflow (huge gradients, a tiny damping): such a step is rejected, not committed.
+        _pendingNorm = ScaledNorm(direction);
+        if (!double.IsFinite(_pendingNorm) || !AllFinite(updated))
+        {
+            throw new ArgumentException(
+                "The step overflows: the preconditioned direction or the updated parameters are not finite (the gradients are too large for this damping).",
+                "gradient");
+        }
     }
 
     private BranchFactoredState Commit()
     {
-        double sum = 0;
-        foreach (T d in _direction)
-        {
-            double x = double.CreateTruncating(d);
-            sum += x * x;
-        }
-
-        _lastNorm = Math.Sqrt(sum);
+        _lastNorm = _pendingNorm;
+        _parameterCount = _updated.Length;
         _steps++;
         return State;
+    }
+
+    /// <summary>‖v‖₂; when the plain sum of squares overflows or underflows, recomputed scaled by the largest magnitude, so
+    /// that it is finite whenever it is representable.</summary>
+    private static double ScaledNorm(ReadOnlySpan<T> v)
+    {
+        double plain = 0;
+        foreach (T x in v)
+        {
+            double d = double.CreateTruncating(x);
+            plain += d * d;
+        }
+
+        plain = Math.Sqrt(plain);
+        if (double.IsFinite(plain) && plain > 0)
+        {
+            return plain;
+        }
+
+        double largest = 0;
+        foreach (T x in v)
+        {
+            largest = Math.Max(largest, Math.Abs(double.CreateTruncating(x)));
+        }
+
+        if (largest == 0 || !double.IsFinite(largest))
+        {
+            return largest;
+        }
+
+        double sum = 0;
+        foreach (T x in v)
+        {
+            double scaled = double.CreateTruncating(x) / largest;
+            sum += scaled * scaled;
+        }
+
+        return largest * Math.Sqrt(sum);
+    }
+
+    private static bool AllFinite(ReadOnlySpan<T> values)
+    {
+        foreach (T v in values)
+        {
+            if (!T.IsFinite(v))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void Precondition(ReadOnlySpan<T> gradient, ReadOnlySpan2D<T> branches, Span<T> direction)
@@ -265,6 +367,7 @@ public sealed class BranchFactoredPreconditioner<T>
         }
 
         EmpiricalCovariance.Validate(branches, nameof(branches));
+        EnsureCovarianceCannotOverflow(branches);
         bool fixedMode = Options.Projection == ProjectionMode.Fixed;
         if (fixedMode && _projectionReady && (_projectionRows != n || _projectionCols != d))
         {
@@ -353,6 +456,7 @@ public sealed class BranchFactoredPreconditioner<T>
     /// projection — in Curvature's checksummed checkpoint format. The options are not saved: they come from the constructor.</summary>
     public void Save(Stream destination)
     {
+        using var busy = _guard.Enter(this);
         var w = new CheckpointWriter(destination, CheckpointKind, CheckpointSchema);
         w.WriteString("elementType", typeof(T).Name);
         w.WriteInt32("projectionMode", (int)Options.Projection);
@@ -366,7 +470,7 @@ public sealed class BranchFactoredPreconditioner<T>
         w.WriteInt64("rng.s2", unchecked((long)rng.S2));
         w.WriteInt64("rng.s3", unchecked((long)rng.S3));
         w.WriteBoolean("rng.hasSpare", rng.HasSpare);
-        w.WriteDouble("rng.spare", rng.Spare);
+        w.WriteDouble("rng.spare", rng.HasSpare ? rng.Spare : 0.0); // a stale spare is not state: Save→Load→Save stays byte-identical
         bool saveProjection = Options.Projection == ProjectionMode.Fixed && _projectionReady;
         w.WriteBoolean("projection.ready", saveProjection);
         w.WriteInt32("projection.rows", saveProjection ? _projectionRows : 0);
@@ -377,9 +481,12 @@ public sealed class BranchFactoredPreconditioner<T>
 
     /// <summary>Restores a state written by <see cref="Save"/>. Everything is read and validated first: a rejected checkpoint leaves this
     /// preconditioner unchanged.</summary>
-    /// <exception cref="CheckpointFormatException">The checkpoint is truncated, corrupted, of another kind, element type or projection mode, or inconsistent.</exception>
+    /// <exception cref="CheckpointFormatException">The checkpoint is truncated, corrupted, of another kind, element type or projection mode,
+    /// inconsistent, or holds a fixed projection for another parameter count than the one this preconditioner was initialised,
+    /// stepped or loaded with.</exception>
     public void Load(Stream source)
     {
+        using var busy = _guard.Enter(this);
         var r = CheckpointReader.Open(source, CheckpointKind, CheckpointSchema);
         string elementType = r.ReadString("elementType");
         if (elementType != typeof(T).Name)
@@ -410,6 +517,12 @@ public sealed class BranchFactoredPreconditioner<T>
         if (rows < 0 || cols < 0 || (long)rows * cols > Array.MaxLength || (!ready && rows * cols != 0))
         {
             throw new CheckpointFormatException($"The checkpoint's projection shape {rows} × {cols} is invalid.");
+        }
+
+        if (ready && _parameterCount >= 0 && rows != _parameterCount)
+        {
+            throw new CheckpointFormatException(
+                $"The checkpoint's fixed projection is for {rows} parameters, but this preconditioner works on {_parameterCount}.");
         }
 
         T[] projection = r.ReadValues<T>("projection.values", rows * cols);
@@ -444,6 +557,7 @@ public sealed class BranchFactoredPreconditioner<T>
             _projectionCols = cols;
             _projectionReady = true;
             _hasLastProjection = true;
+            _parameterCount = rows;
         }
         else if (Options.Projection == ProjectionMode.Fixed)
         {
@@ -524,6 +638,30 @@ public sealed class BranchFactoredPreconditioner<T>
         for (int i = 0; i < size; i++)
         {
             _stateVector[start + i] = T.CreateTruncating(v[i]);
+        }
+    }
+
+    /// <summary>
+    /// Whether the covariance of huge samples overflows must not depend on a backend's order of operations: samples whose
+    /// centred squares, summed over the K rows, could exceed a quarter of the largest value are rejected up front, the same
+    /// way on every backend (centred values are at most twice the largest magnitude).
+    /// </summary>
+    private static void EnsureCovarianceCannotOverflow(ReadOnlySpan2D<T> branches)
+    {
+        double largest = 0;
+        for (int r = 0; r < branches.Height; r++)
+        {
+            foreach (T v in branches.GetRowSpan(r))
+            {
+                largest = Math.Max(largest, Math.Abs(double.CreateTruncating(v)));
+            }
+        }
+
+        double limit = (typeof(T) == typeof(float) ? float.MaxValue : double.MaxValue) / 4;
+        if (4 * largest * largest * branches.Height > limit)
+        {
+            throw new ArgumentException(
+                $"The branch samples are too large (largest magnitude {largest:g3}): their covariance could overflow.", nameof(branches));
         }
     }
 

@@ -4,6 +4,7 @@ using Curvature.Backends;
 using Curvature.Diagnostics;
 using Curvature.Diagnostics.Internals;
 using Curvature.Ekfac.Internals;
+using Curvature.Internals;
 using Curvature.Kfac;
 
 namespace Curvature.Ekfac;
@@ -19,10 +20,10 @@ namespace Curvature.Ekfac;
 public sealed class EkfacBlock<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly T[] _gradientCovariance;
-    private readonly T[] _inputCovariance;
-    private readonly T[] _gradientEigenvectors;
-    private readonly T[] _inputEigenvectors;
+    private readonly AlignedBuffer<T> _gradientCovariance;
+    private readonly AlignedBuffer<T> _inputCovariance;
+    private readonly AlignedBuffer<T> _gradientEigenvectors;
+    private readonly AlignedBuffer<T> _inputEigenvectors;
     private readonly T[] _gradientEigenvalues;
     private readonly T[] _inputEigenvalues;
     private readonly T[] _corrected;
@@ -33,10 +34,10 @@ public sealed class EkfacBlock<T>
         ArgumentNullException.ThrowIfNull(layout);
         Layout = layout;
         int dOut = layout.OutputSize, dIn = layout.InputSize;
-        _gradientCovariance = new T[dOut * dOut];
-        _inputCovariance = new T[dIn * dIn];
-        _gradientEigenvectors = new T[dOut * dOut];
-        _inputEigenvectors = new T[dIn * dIn];
+        _gradientCovariance = new AlignedBuffer<T>(dOut * dOut);
+        _inputCovariance = new AlignedBuffer<T>(dIn * dIn);
+        _gradientEigenvectors = new AlignedBuffer<T>(dOut * dOut);
+        _inputEigenvectors = new AlignedBuffer<T>(dIn * dIn);
         _gradientEigenvalues = new T[dOut];
         _inputEigenvalues = new T[dIn];
         _corrected = new T[dOut * layout.Columns];
@@ -48,16 +49,16 @@ public sealed class EkfacBlock<T>
     public KfacBlockLayout Layout { get; }
 
     /// <summary>G, the K-FAC gradient factor (<c>D_out × D_out</c>) the eigenbasis was computed from.</summary>
-    public Span2D<T> GradientCovariance => new(_gradientCovariance, Layout.OutputSize, Layout.OutputSize);
+    public Span2D<T> GradientCovariance => _gradientCovariance.AsSpan2D(Layout.OutputSize, Layout.OutputSize);
 
     /// <summary>A, the K-FAC input factor (<c>D_in' × D_in'</c>; empty for a bias-only block).</summary>
-    public Span2D<T> InputCovariance => new(_inputCovariance, Layout.InputSize, Layout.InputSize);
+    public Span2D<T> InputCovariance => _inputCovariance.AsSpan2D(Layout.InputSize, Layout.InputSize);
 
     /// <summary>Q_G: eigenvectors of G as columns (writable, e.g. to impose a reference basis).</summary>
-    public Span2D<T> GradientEigenvectors => new(_gradientEigenvectors, Layout.OutputSize, Layout.OutputSize);
+    public Span2D<T> GradientEigenvectors => _gradientEigenvectors.AsSpan2D(Layout.OutputSize, Layout.OutputSize);
 
     /// <summary>Q_A: eigenvectors of A as columns (empty for a bias-only block; writable).</summary>
-    public Span2D<T> InputEigenvectors => new(_inputEigenvectors, Layout.InputSize, Layout.InputSize);
+    public Span2D<T> InputEigenvectors => _inputEigenvectors.AsSpan2D(Layout.InputSize, Layout.InputSize);
 
     /// <summary>Eigenvalues of G, ascending (as computed by <see cref="ComputeEigenbasis"/>).</summary>
     public ReadOnlySpan<T> GradientEigenvalues => _gradientEigenvalues;
@@ -68,13 +69,13 @@ public sealed class EkfacBlock<T>
     /// <summary>λ, the corrected eigenvalues, <c>D_out × Columns</c> (row-major, as curvlinops flattens them; writable).</summary>
     public Span2D<T> CorrectedEigenvalues => new(_corrected, Layout.OutputSize, Layout.Columns);
 
-    internal T[] GradientCovarianceStorage => _gradientCovariance;
+    internal AlignedBuffer<T> GradientCovarianceStorage => _gradientCovariance;
 
-    internal T[] InputCovarianceStorage => _inputCovariance;
+    internal AlignedBuffer<T> InputCovarianceStorage => _inputCovariance;
 
-    internal T[] GradientEigenvectorStorage => _gradientEigenvectors;
+    internal AlignedBuffer<T> GradientEigenvectorStorage => _gradientEigenvectors;
 
-    internal T[] InputEigenvectorStorage => _inputEigenvectors;
+    internal AlignedBuffer<T> InputEigenvectorStorage => _inputEigenvectors;
 
     internal T[] GradientEigenvalueStorage => _gradientEigenvalues;
 
@@ -93,8 +94,8 @@ public sealed class EkfacBlock<T>
             throw new ArgumentException($"The K-FAC block {source.Layout} does not match the EKFAC block {Layout}.", nameof(source));
         }
 
-        source.GradientStorage.CopyTo(_gradientCovariance, 0);
-        source.InputStorage.CopyTo(_inputCovariance, 0);
+        source.GradientStorage.CopyTo(_gradientCovariance);
+        source.InputStorage.CopyTo(_inputCovariance);
     }
 
     /// <summary>Recomputes <c>Q_G</c>, <c>Q_A</c> and the factor eigenvalues from the current factors.</summary>
@@ -107,21 +108,21 @@ public sealed class EkfacBlock<T>
         Commit(_gradientCovariance, _inputCovariance, Decompose(backend, _gradientCovariance, _inputCovariance));
     }
 
-    /// <summary>Eigendecompositions of candidate factors (same sizes as this block's), into new arrays; the token is checked
-    /// between the two. The duration is recorded in <see cref="CurvatureMetrics.EigenbasisRefreshDuration"/>.</summary>
-    internal FactorEigenbasis<T> Decompose(CurvatureBackend backend, T[] gradientCovariance, T[] inputCovariance, CancellationToken cancellationToken = default)
+    /// <summary>Eigendecompositions of candidate factors (same sizes as this block's), into new aligned buffers; the token is
+    /// checked between the two. The duration is recorded in <see cref="CurvatureMetrics.EigenbasisRefreshDuration"/>.</summary>
+    internal FactorEigenbasis<T> Decompose(CurvatureBackend backend, AlignedBuffer<T> gradientCovariance, AlignedBuffer<T> inputCovariance, CancellationToken cancellationToken = default)
     {
         long start = CurvatureMetrics.StartTimestamp(CurvatureMetrics.EigenbasisRefreshEnabled);
         int dOut = Layout.OutputSize, dIn = Layout.InputSize;
-        var qg = (T[])gradientCovariance.Clone();
+        var qg = gradientCovariance.Clone();
         var wg = new T[dOut];
-        backend.SymmetricEigenCounted(new Span2D<T>(qg, dOut, dOut), Triangle.Lower, wg);
-        var qa = (T[])inputCovariance.Clone();
+        backend.SymmetricEigenCounted(qg.AsSpan2D(dOut, dOut), Triangle.Lower, wg);
+        var qa = inputCovariance.Clone();
         var wa = new T[dIn];
         if (dIn > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            backend.SymmetricEigenCounted(new Span2D<T>(qa, dIn, dIn), Triangle.Lower, wa);
+            backend.SymmetricEigenCounted(qa.AsSpan2D(dIn, dIn), Triangle.Lower, wa);
         }
 
         CurvatureMetrics.RecordEigenbasisRefresh<T>(start, backend.Kind);
@@ -129,24 +130,24 @@ public sealed class EkfacBlock<T>
     }
 
     /// <summary>Takes the factors and their eigenbasis (cannot fail).</summary>
-    internal void Commit(T[] gradientCovariance, T[] inputCovariance, FactorEigenbasis<T> basis)
+    internal void Commit(AlignedBuffer<T> gradientCovariance, AlignedBuffer<T> inputCovariance, FactorEigenbasis<T> basis)
     {
         if (!ReferenceEquals(gradientCovariance, _gradientCovariance))
         {
-            gradientCovariance.CopyTo(_gradientCovariance, 0);
-            inputCovariance.CopyTo(_inputCovariance, 0);
+            gradientCovariance.CopyTo(_gradientCovariance);
+            inputCovariance.CopyTo(_inputCovariance);
         }
 
-        basis.GradientVectors.CopyTo(_gradientEigenvectors, 0);
+        basis.GradientVectors.CopyTo(_gradientEigenvectors);
         basis.GradientValues.CopyTo(_gradientEigenvalues, 0);
-        basis.InputVectors.CopyTo(_inputEigenvectors, 0);
+        basis.InputVectors.CopyTo(_inputEigenvectors);
         basis.InputValues.CopyTo(_inputEigenvalues, 0);
     }
 
     /// <summary>Sets the corrected eigenvalues to zero.</summary>
     public void ClearCorrections() => Array.Clear(_corrected);
 
-    private static void SetIdentity(T[] m, int n)
+    private static void SetIdentity(AlignedBuffer<T> m, int n)
     {
         for (int i = 0; i < n; i++)
         {

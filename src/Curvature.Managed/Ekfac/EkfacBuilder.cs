@@ -6,6 +6,7 @@ using Curvature.Ekfac.Internals;
 using Curvature.Kfac;
 using Curvature.Kfac.Internals;
 using Curvature.Loss;
+using Curvature.Internals;
 
 namespace Curvature.Ekfac;
 
@@ -20,7 +21,7 @@ namespace Curvature.Ekfac;
 /// <remarks>
 /// Rotations and contractions are BLAS <c>?GEMM</c> through the backend, eigenbases LAPACK <c>?SYEVD</c>. Only models
 /// with one loss term per example (2-D outputs, P = 1) are supported, as in curvlinops: the per-example gradients of
-/// dependent loss terms are not separable. A rejected call leaves every λ untouched. Not thread-safe.
+/// dependent loss terms are not separable. A rejected call leaves every λ untouched. Not thread-safe: a call from a second thread while another is in progress throws <see cref="InvalidOperationException"/>.
 /// </remarks>
 public sealed class EkfacBuilder<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -32,6 +33,7 @@ public sealed class EkfacBuilder<T>
     private T[] _onesScratch = [];
     private T[] _gradientScratch = [];
     private T[] _summedScratch = [];
+    private readonly SingleCallerGuard _guard = new();
 
     /// <summary>Creates a builder with zero factors, identity eigenbases and zero corrections.</summary>
     /// <param name="backend">The backend for GEMM and SYEVD.</param>
@@ -92,6 +94,7 @@ public sealed class EkfacBuilder<T>
     /// <exception cref="OperationCanceledException">The token was cancelled (nothing changed).</exception>
     public void SetFactors(KfacFactorBuilder<T> factors, CancellationToken cancellationToken = default)
     {
+        using var busy = _guard.Enter(this);
         ArgumentNullException.ThrowIfNull(factors);
         if (factors.Blocks.Count != _blocks.Length)
         {
@@ -131,6 +134,7 @@ public sealed class EkfacBuilder<T>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public void ComputeEigenbases(CancellationToken cancellationToken = default)
     {
+        using var busy = _guard.Enter(this);
         var bases = new FactorEigenbasis<T>[_blocks.Length];
         for (int i = 0; i < _blocks.Length; i++)
         {
@@ -149,6 +153,7 @@ public sealed class EkfacBuilder<T>
     /// <summary>Sets every corrected eigenvalue to zero (before a new pass 2).</summary>
     public void ResetCorrections()
     {
+        using var busy = _guard.Enter(this);
         foreach (var b in _blocks)
         {
             b.ClearCorrections();
@@ -164,6 +169,7 @@ public sealed class EkfacBuilder<T>
     /// <exception cref="ArgumentException">Shapes do not match, the batch is empty, or a value is not finite; nothing changed.</exception>
     public void AccumulateLayer(int layerIndex, ReadOnlySpan<T> input, ReadOnlySpan<int> inputShape, ReadOnlySpan<T> gradients, ReadOnlySpan<int> gradientShape)
     {
+        using var busy = _guard.Enter(this);
         ArgumentOutOfRangeException.ThrowIfNegative(layerIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layerIndex, Model.Layers.Count);
         var layer = Model.Layers[layerIndex];
@@ -331,7 +337,7 @@ public sealed class EkfacBuilder<T>
         return p;
     }
 
-    private static ReadOnlySpan2D<T> Square(T[] storage, int n) => new(storage, 0, n, n, 0);
+    private static ReadOnlySpan2D<T> Square(Curvature.Internals.AlignedBuffer<T> storage, int n) => storage.AsReadOnlySpan2D(n, n);
 
     private static Span2D<T> Buffer(ref T[] storage, int rows, int cols)
     {

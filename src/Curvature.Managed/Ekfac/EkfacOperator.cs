@@ -7,6 +7,7 @@ using Curvature.Kfac;
 using Curvature.Kfac.Internals;
 using Curvature.Operators;
 using Curvature.Serialization;
+using Curvature.Internals;
 
 namespace Curvature.Ekfac;
 
@@ -18,7 +19,7 @@ namespace Curvature.Ekfac;
 /// <remarks>
 /// The operator views its blocks. Products use BLAS <c>?GEMM</c> (four per block and column batch); after a first
 /// call with K columns, <see cref="Multiply"/> and <see cref="Apply"/> with at most K columns allocate nothing.
-/// Not thread-safe (shared scratch).
+/// Not thread-safe (shared scratch): a call from a second thread while another is in progress throws <see cref="InvalidOperationException"/>.
 /// </remarks>
 public sealed class EkfacOperator<T> : ILinearOperator<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -29,6 +30,7 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
     private const int SchemaVersion = 1;
     private readonly EkfacBlock<T>[] _blocks;
     private readonly BlockWorkspace<T> _workspace;
+    private readonly SingleCallerGuard _guard = new();
 
     /// <summary>Creates the operator over <paramref name="blocks"/> (one per <see cref="ModelSpec.Blocks"/> entry, same order).</summary>
     /// <exception cref="ArgumentException">The blocks do not match the model.</exception>
@@ -73,7 +75,8 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
     public int Dimension => Model.Dimension;
 
     /// <summary><c>destination = EKFAC · source</c> for a matrix with K columns (rows = flat parameter index).</summary>
-    /// <exception cref="ArgumentException">Shapes do not match, or the destination overlaps the source.</exception>
+    /// <exception cref="ArgumentException">Shapes do not match, the destination overlaps the source, or the product of a
+    /// finite source overflows (the destination's content is then unspecified).</exception>
     public void Multiply(ReadOnlySpan2D<T> source, Span2D<T> destination)
     {
         BlockProducts.ValidateMatrices(Dimension, source, destination);
@@ -151,6 +154,7 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
     /// </summary>
     public void Save(Stream destination)
     {
+        using var busy = _guard.Enter(this);
         var w = new CheckpointWriter(destination, CheckpointKind, SchemaVersion);
         w.WriteInt32("blocks", _blocks.Length);
         for (int i = 0; i < _blocks.Length; i++)
@@ -180,6 +184,7 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
     /// not match this operator's; the state is untouched.</exception>
     public void Load(Stream source)
     {
+        using var busy = _guard.Enter(this);
         var r = CheckpointReader.Open(source, CheckpointKind, SchemaVersion);
         int count = r.ReadInt32("blocks");
         if (count != _blocks.Length)
@@ -226,14 +231,14 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
         for (int i = 0; i < _blocks.Length; i++)
         {
             var b = _blocks[i];
-            T[][] targets =
+            Memory<T>[] targets =
             [
-                b.GradientCovarianceStorage, b.InputCovarianceStorage, b.GradientEigenvectorStorage, b.InputEigenvectorStorage,
+                b.GradientCovarianceStorage.Memory, b.InputCovarianceStorage.Memory, b.GradientEigenvectorStorage.Memory, b.InputEigenvectorStorage.Memory,
                 b.GradientEigenvalueStorage, b.InputEigenvalueStorage, b.CorrectedStorage,
             ];
             for (int j = 0; j < targets.Length; j++)
             {
-                staged[i][j].CopyTo(targets[j], 0);
+                staged[i][j].CopyTo(targets[j].Span);
             }
         }
     }
@@ -241,6 +246,7 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
     /// <summary>Shared by the operator and its inverse: scales the rotated coefficients by λ, or by 1/(λ + δ).</summary>
     internal void MultiplyCore(ReadOnlySpan2D<T> source, Span2D<T> destination, bool inverse, T damping)
     {
+        using var busy = _guard.Enter(this);
         int k = source.Width;
         _workspace.Ensure(k);
         foreach (var block in _blocks)
@@ -289,5 +295,7 @@ public sealed class EkfacOperator<T> : ILinearOperator<T>
             KroneckerKernels.Sandwich(Backend, qg, false, qa, false, packed, scratch, k);
             KroneckerKernels.Scatter(layout, packed, destination);
         }
+
+        BlockProducts.EnsureFiniteProduct(source, destination);
     }
 }

@@ -18,7 +18,7 @@ public sealed class MatrixNotPositiveDefiniteException : CurvatureException
     /// <summary>LAPACK's <c>info</c>: the order of the leading minor that is not positive definite.</summary>
     public int Info { get; }
 
-    /// <summary>The LAPACK routine that failed (<c>potrf</c> or <c>potri</c>).</summary>
+    /// <summary>The LAPACK routine that failed (<c>potrf</c>, <c>potri</c>, or <c>potrs</c> for a solve from a singular factor).</summary>
     public string Routine { get; }
 
     /// <summary>The order of the matrix.</summary>
@@ -27,8 +27,8 @@ public sealed class MatrixNotPositiveDefiniteException : CurvatureException
     private static string BuildMessage(FactorizationStatus status, int order, string? context)
     {
         string what = context is null ? "The matrix" : context;
-        return status.Routine == "potri"
-            ? $"{what} (order {order}) is singular: its Cholesky factor has a zero at diagonal element {status.Info} (?POTRI info = {status.Info})."
+        return status.Routine is "potri" or "potrs"
+            ? $"{what} (order {order}) is singular: its Cholesky factor has a zero, NaN or infinite value at or before diagonal element {status.Info} (?{status.Routine.ToUpperInvariant()} info = {status.Info})."
             : $"{what} (order {order}) is not positive definite: the leading minor of order {status.Info} is not positive (?POTRF info = {status.Info}). Increase the damping.";
     }
 }

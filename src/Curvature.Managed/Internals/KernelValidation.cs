@@ -22,14 +22,21 @@ internal static class KernelValidation
     }
 
     /// <summary>
-    /// Checks that <paramref name="m"/> has the expected shape. Empty views are compared by area only, because
-    /// CommunityToolkit reports <c>Height = 0</c> for some zero-width views (CommunityToolkit/dotnet#1101).
+    /// False for an empty view that reports 0 × 0: CommunityToolkit reports some empty views (for example
+    /// <c>n × 0</c> views over an empty span) as 0 × 0 (CommunityToolkit/dotnet#1101), so such a view's shape is not known.
+    /// Every other view, empty or not, reports its true shape.
+    /// </summary>
+    public static bool HasKnownShape<T>(in MatrixRef<T> m) => m.Rows != 0 || m.Cols != 0;
+
+    /// <summary>
+    /// Checks that <paramref name="m"/> has the expected shape. A view reporting 0 × 0 (whose shape is not known, see
+    /// <see cref="HasKnownShape{T}"/>) matches every expected shape without elements; every other view must match exactly.
     /// </summary>
     public static void EnsureShape<T>(in MatrixRef<T> m, int rows, int cols, string paramName, string what)
     {
-        if ((long)rows * cols == 0)
+        if (!HasKnownShape(m))
         {
-            if (!m.IsEmpty)
+            if ((long)rows * cols != 0)
             {
                 ThrowShape(paramName, what, rows, cols, m.Rows, m.Cols);
             }
@@ -97,7 +104,8 @@ internal static class KernelValidation
         }
     }
 
-    /// <summary>Checks that a scalar argument is finite.</summary>
+    /// <summary>Checks that a scalar argument (a kernel's α or β) is finite: BLAS implementations disagree on how NaN
+    /// and infinite scales propagate (some skip the product or the old C when a scale is NaN).</summary>
     public static void EnsureFinite<T>(T value, string paramName)
         where T : IFloatingPointIeee754<T>
     {

@@ -1,6 +1,7 @@
 using System.Numerics;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
+using Curvature.Internals;
 using Curvature.Kfac.Internals;
 
 namespace Curvature.Kfac;
@@ -8,7 +9,7 @@ namespace Curvature.Kfac;
 /// <summary>
 /// The Kronecker factors of one block: the gradient covariance <c>G</c> (<c>D_out × D_out</c>) and, unless the block is
 /// bias-only, the input covariance <c>A</c> (<c>D_in' × D_in'</c>). The block represents <c>G ⊗ A</c> acting on
-/// <c>vec_row(V)</c> as <c>G V Aᵀ</c>. Factors are stored full (both triangles), row-major.
+/// <c>vec_row(V)</c> as <c>G V Aᵀ</c>. Factors are stored full (both triangles), row-major, 64-byte aligned.
 /// </summary>
 /// <remarks>
 /// Reuse (e.g. EKFAC): the eigenbases are those of <see cref="GradientCovariance"/> and <see cref="InputCovariance"/>; the
@@ -21,42 +22,42 @@ namespace Curvature.Kfac;
 public sealed class KfacBlock<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly T[] _gradientCovariance;
-    private readonly T[] _inputCovariance;
+    private readonly AlignedBuffer<T> _gradientCovariance;
+    private readonly AlignedBuffer<T> _inputCovariance;
 
     /// <summary>Creates a block with zero factors.</summary>
     public KfacBlock(KfacBlockLayout layout)
     {
         ArgumentNullException.ThrowIfNull(layout);
         Layout = layout;
-        _gradientCovariance = new T[layout.OutputSize * layout.OutputSize];
-        _inputCovariance = new T[layout.InputSize * layout.InputSize];
+        _gradientCovariance = new AlignedBuffer<T>(layout.OutputSize * layout.OutputSize);
+        _inputCovariance = new AlignedBuffer<T>(layout.InputSize * layout.InputSize);
     }
 
     /// <summary>Which layer and parameters the block covers.</summary>
     public KfacBlockLayout Layout { get; }
 
     /// <summary>G, the gradient (output-side) factor, <c>D_out × D_out</c>; writable (e.g. to load factors).</summary>
-    public Span2D<T> GradientCovariance => new(_gradientCovariance, Layout.OutputSize, Layout.OutputSize);
+    public Span2D<T> GradientCovariance => _gradientCovariance.AsSpan2D(Layout.OutputSize, Layout.OutputSize);
 
     /// <summary>A, the input-side factor, <c>D_in' × D_in'</c>; empty for a bias-only block.</summary>
-    public Span2D<T> InputCovariance => new(_inputCovariance, Layout.InputSize, Layout.InputSize);
+    public Span2D<T> InputCovariance => _inputCovariance.AsSpan2D(Layout.InputSize, Layout.InputSize);
 
-    internal T[] GradientStorage => _gradientCovariance;
+    internal AlignedBuffer<T> GradientStorage => _gradientCovariance;
 
-    internal T[] InputStorage => _inputCovariance;
+    internal AlignedBuffer<T> InputStorage => _inputCovariance;
 
     /// <summary>Sets both factors to zero.</summary>
     public void Clear()
     {
-        Array.Clear(_gradientCovariance);
-        Array.Clear(_inputCovariance);
+        _gradientCovariance.Clear();
+        _inputCovariance.Clear();
     }
 
     /// <summary>Sets G to the identity (the forward-only Fisher).</summary>
     public void SetGradientCovarianceToIdentity()
     {
-        Array.Clear(_gradientCovariance);
+        _gradientCovariance.Clear();
         for (int i = 0; i < Layout.OutputSize; i++)
         {
             _gradientCovariance[(i * Layout.OutputSize) + i] = T.One;

@@ -4,6 +4,7 @@ using Curvature.Backends;
 using Curvature.Damping;
 using Curvature.Kfac.Internals;
 using Curvature.Operators;
+using Curvature.Internals;
 
 namespace Curvature.Kfac;
 
@@ -15,7 +16,7 @@ namespace Curvature.Kfac;
 /// <remarks>
 /// The inverses are computed once, at construction, from the factors as they are then (LAPACK <c>?POTRF</c> +
 /// <c>?POTRI</c>, float32 failures retried in float64 without allocation; or <c>?SYEVD</c> for exact damping);
-/// <see cref="Recompute"/> refreshes them. Products use BLAS <c>?GEMM</c>. Not thread-safe.
+/// <see cref="Recompute"/> refreshes them. Products use BLAS <c>?GEMM</c>. Not thread-safe: a call from a second thread while another is in progress throws <see cref="InvalidOperationException"/>.
 /// </remarks>
 public sealed class KfacInverseOperator<T> : ILinearOperator<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -24,6 +25,7 @@ public sealed class KfacInverseOperator<T> : ILinearOperator<T>
     private readonly KroneckerBlockInverse<T>[] _inverses;
     private readonly string[] _contexts;
     private readonly BlockWorkspace<T> _workspace;
+    private readonly SingleCallerGuard _guard = new();
 
     internal KfacInverseOperator(KfacOperator<T> op, KfacInverseOptions options, CancellationToken cancellationToken)
     {
@@ -55,6 +57,7 @@ public sealed class KfacInverseOperator<T> : ILinearOperator<T>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     public void Recompute(CancellationToken cancellationToken = default)
     {
+        using var busy = _guard.Enter(this);
         for (int i = 0; i < _inverses.Length; i++)
         {
             var b = _operator.Blocks[i];
@@ -68,8 +71,11 @@ public sealed class KfacInverseOperator<T> : ILinearOperator<T>
     }
 
     /// <summary><c>destination = K⁻¹ · source</c> for a matrix with K columns.</summary>
+    /// <exception cref="ArgumentException">Shapes do not match, the destination overlaps the source, or the product of a
+    /// finite source overflows (the destination's content is then unspecified).</exception>
     public void Multiply(ReadOnlySpan2D<T> source, Span2D<T> destination)
     {
+        using var busy = _guard.Enter(this);
         BlockProducts.ValidateMatrices(Dimension, source, destination);
         int k = source.Width;
         _workspace.Ensure(k);
@@ -89,6 +95,8 @@ public sealed class KfacInverseOperator<T> : ILinearOperator<T>
             _inverses[i].ApplyPacked(backend, packed, _workspace.Scratch(k * layout.OutputSize, layout.InputSize), k);
             KroneckerKernels.Scatter(layout, packed, destination);
         }
+
+        BlockProducts.EnsureFiniteProduct(source, destination);
     }
 
     /// <inheritdoc />

@@ -5,6 +5,7 @@ using Curvature.Backends;
 using Curvature.Damping;
 using Curvature.Kfac.Internals;
 using Curvature.Operators;
+using Curvature.Internals;
 
 namespace Curvature.Kfac;
 
@@ -16,13 +17,14 @@ namespace Curvature.Kfac;
 /// <remarks>
 /// The operator views the blocks' factors (it does not copy them). Products use BLAS <c>?GEMM</c> through the backend;
 /// the log-determinant uses <c>?SYEVD</c>. After a first call with K columns, <see cref="Multiply"/> and
-/// <see cref="Apply"/> with at most K columns allocate nothing. Not thread-safe (shared scratch).
+/// <see cref="Apply"/> with at most K columns allocate nothing. Not thread-safe (shared scratch): a call from a second thread while another is in progress throws <see cref="InvalidOperationException"/>.
 /// </remarks>
 public sealed class KfacOperator<T> : ILinearOperator<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly KfacBlock<T>[] _blocks;
     private readonly BlockWorkspace<T> _workspace;
+    private readonly SingleCallerGuard _guard = new();
 
     /// <summary>Creates the operator over <paramref name="blocks"/> (one per <see cref="ModelSpec.Blocks"/> entry, same order).</summary>
     public KfacOperator(CurvatureBackend backend, ModelSpec model, IReadOnlyList<KfacBlock<T>> blocks)
@@ -64,9 +66,11 @@ public sealed class KfacOperator<T> : ILinearOperator<T>
     public int Dimension => Model.Dimension;
 
     /// <summary><c>destination = K · source</c> for a matrix with K columns (rows = flat parameter index).</summary>
-    /// <exception cref="ArgumentException">Shapes do not match, or the destination overlaps the source.</exception>
+    /// <exception cref="ArgumentException">Shapes do not match, the destination overlaps the source, or the product of a
+    /// finite source overflows (the destination's content is then unspecified).</exception>
     public void Multiply(ReadOnlySpan2D<T> source, Span2D<T> destination)
     {
+        using var busy = _guard.Enter(this);
         BlockProducts.ValidateMatrices(Dimension, source, destination);
         int k = source.Width;
         _workspace.Ensure(k);
@@ -87,6 +91,8 @@ public sealed class KfacOperator<T> : ILinearOperator<T>
             KroneckerKernels.Sandwich(Backend, g, false, KroneckerKernels.ReadOnlyView(block.InputStorage, layout.InputSize, layout.InputSize), false, packed, scratch, k);
             KroneckerKernels.Scatter(layout, packed, destination);
         }
+
+        BlockProducts.EnsureFiniteProduct(source, destination);
     }
 
     /// <inheritdoc />
@@ -136,6 +142,7 @@ public sealed class KfacOperator<T> : ILinearOperator<T>
     /// </summary>
     public T LogDeterminant()
     {
+        using var busy = _guard.Enter(this);
         T total = T.Zero;
         foreach (var b in _blocks)
         {
@@ -177,7 +184,7 @@ public sealed class KfacOperator<T> : ILinearOperator<T>
         return result;
     }
 
-    private T LogDet(T[] factor, int n)
+    private T LogDet(Curvature.Internals.AlignedBuffer<T> factor, int n)
     {
         var copy = (T[])factor.Clone();
         var values = new T[n];

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using Curvature.AdaFisher;
 using Curvature.Backends;
 using Curvature.Loss;
@@ -50,7 +51,57 @@ public sealed class AdaFisherOptimizer<T> : CurvatureOptimizer<T>
     /// <summary>The first moment <c>m</c> (flat, in <see cref="ModelSpec.Parameters"/> order).</summary>
     public ReadOnlySpan<T> FirstMoment => _moment;
 
+    /// <summary>
+    /// The committed input-side factor H of a Linear, Conv2d or (principled mode) Embedding layer, or of a BatchNorm or
+    /// LayerNorm layer in official-compatible mode: per input feature with the bias last (Linear, Conv2d), per embedding row
+    /// (Embedding), or the pair (scale, shift) of the official normalisation rule. Empty before the first statistics update.
+    /// </summary>
+    /// <param name="layer">The layer's name.</param>
+    /// <exception cref="ArgumentException">No such layer, or the layer has no Kronecker factors in this mode.</exception>
+    public ReadOnlySpan<T> InputFactor(string layer)
+    {
+        var block = FactorBlock(layer);
+        return block.UpdateCount == 0 ? [] : Statistics.Slice(block.StatisticsOffset, block.InputFactorLength);
+    }
+
+    /// <summary>The committed output-side factor S (one entry per output feature or channel) of the layers
+    /// <see cref="InputFactor"/> describes. Empty before the first statistics update.</summary>
+    /// <param name="layer">The layer's name.</param>
+    /// <exception cref="ArgumentException">No such layer, or the layer has no Kronecker factors in this mode.</exception>
+    public ReadOnlySpan<T> OutputFactor(string layer)
+    {
+        var block = FactorBlock(layer);
+        return block.UpdateCount == 0 ? [] : Statistics.Slice(block.StatisticsOffset + block.InputFactorLength, block.OutputFactorLength);
+    }
+
     private protected override int RefreshPeriod => int.MaxValue;
+
+    private protected override long StateBytes => 3L * _moment.Length * Unsafe.SizeOf<T>();
+
+    private AdaFisherLayerBlock<T> FactorBlock(string layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        int index = -1;
+        for (int i = 0; i < Model.Layers.Count; i++)
+        {
+            if (Model.Layers[i].Name == layer)
+            {
+                index = i;
+            }
+        }
+
+        if (index < 0)
+        {
+            throw new ArgumentException($"The model has no layer named '{layer}'.", nameof(layer));
+        }
+
+        if (Blocks[index] is not AdaFisherLayerBlock<T> block)
+        {
+            throw new ArgumentException($"Layer '{layer}' ({Model.Layers[index].Kind}) has no AdaFisher Kronecker factors in {Options.Mode} mode.", nameof(layer));
+        }
+
+        return block;
+    }
 
     private protected override void ComputeDirection(ReadOnlySpan<T> statistics, ReadOnlySpan<T> gradient, Span<T> direction)
     {

@@ -235,7 +235,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
         {
             long size = Unsafe.SizeOf<T>();
             long statistics = 2L * _statistics.Length * size, inverses = 0, eigen = 0;
-            long work = ((long)_gradient.Length * 6 * size) + ((_productA?.Length ?? 0) + (_productB?.Length ?? 0) + _denseScratch.Length) * size;
+            long work = ((long)_gradient.Length * 6 * size) + ((_productA?.Length ?? 0) + (_productB?.Length ?? 0) + _denseScratch.Length) * size + StateBytes;
             foreach (var b in _blocks)
             {
                 var m = b.Memory;
@@ -461,6 +461,7 @@ public abstract class CurvatureOptimizer<T> : IDisposable
             _damping = _options.Damping;
             _pendingLoss = double.NaN;
             _pendingPredictedChange = double.NaN;
+            _lastBatchSize = 1;
             StepCount = 0;
             OnReset();
         }
@@ -472,8 +473,9 @@ public abstract class CurvatureOptimizer<T> : IDisposable
 
     /// <summary>
     /// Writes the optimizer's state (counters, damping, statistics, inverses or eigenbases, momentum, and the
-    /// optimizer-specific state) as a versioned, CRC-checked checkpoint. Background refreshes in flight are waited for
-    /// (their results are kept for the next step, not saved). The parameters are not part of it.
+    /// optimizer-specific state) as a versioned, CRC-checked checkpoint. Background refreshes in flight are waited for and
+    /// swapped in, as the next step would do, so the checkpoint holds them and an optimizer that loads it continues exactly
+    /// as this one (a failed refresh is still reported by the next step). The parameters are not part of it.
     /// </summary>
     public void Save(Stream destination)
     {
@@ -482,6 +484,11 @@ public abstract class CurvatureOptimizer<T> : IDisposable
         try
         {
             WaitForBlocks();
+            foreach (var b in _blocks)
+            {
+                b.SwapInFinishedRefresh(_statistics.AsSpan(b.StatisticsOffset, b.StatisticsLength));
+            }
+
             var w = new CheckpointWriter(destination, _checkpointKind, SchemaVersion);
             w.WriteString("elementType", typeof(T).Name);
             w.WriteString("model", ModelSignature());
@@ -614,6 +621,9 @@ public abstract class CurvatureOptimizer<T> : IDisposable
 
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>Bytes of optimizer-specific step state (counted with the workspaces, like the momentum).</summary>
+    private protected virtual long StateBytes => 0;
 
     /// <summary>Optimizer-specific step of the direction: by default <c>d = (C + λI)⁻¹ g</c> block by block.</summary>
     private protected virtual void ComputeDirection(ReadOnlySpan<T> statistics, ReadOnlySpan<T> gradient, Span<T> direction)

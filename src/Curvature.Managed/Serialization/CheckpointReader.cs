@@ -7,7 +7,8 @@ namespace Curvature.Serialization;
 
 /// <summary>
 /// Reads a checkpoint written by <see cref="CheckpointWriter"/>. <see cref="Open"/> reads and verifies the whole
-/// checkpoint (magic, versions, kind, length, CRC-32) before anything is returned; entries are then read in the
+/// checkpoint (magic, versions, kind, length, CRC-32) before anything is returned, and never allocates much more than the
+/// bytes the stream actually holds, whatever a corrupted length field claims; entries are then read in the
 /// order they were written, each checked for name and type. Every problem raises
 /// <see cref="CheckpointFormatException"/>, so callers can read everything into temporaries first and commit to
 /// their state only when reading succeeded.
@@ -68,12 +69,12 @@ public sealed class CheckpointReader
             hw.Write(schema);
             hw.Write(payloadLength);
             hw.Flush();
-            if (payloadLength < 0 || payloadLength > int.MaxValue)
+            if (payloadLength < 0 || payloadLength > Array.MaxLength)
             {
                 throw new CheckpointFormatException($"Corrupted checkpoint: invalid payload length {payloadLength}.");
             }
 
-            byte[] payload = ReadExactly(br, (int)payloadLength);
+            byte[] payload = ReadPayload(source, (int)payloadLength);
             uint stored = BinaryPrimitives.ReadUInt32LittleEndian(ReadExactly(br, 4));
             var crc = new Crc32();
             crc.Append(headerBytes.GetBuffer().AsSpan(0, (int)headerBytes.Length));
@@ -162,6 +163,53 @@ public sealed class CheckpointReader
         {
             throw new CheckpointFormatException("The checkpoint holds more entries than expected.");
         }
+    }
+
+    /// <summary>
+    /// Reads the payload whose length comes from the header, which the CRC has not vouched for yet: it is bounded by the
+    /// bytes a seekable stream has left, and otherwise read in growing chunks, so a corrupted length costs at most about
+    /// twice the bytes actually present, never the length it claims.
+    /// </summary>
+    private static byte[] ReadPayload(Stream source, int length)
+    {
+        long remaining = -1;
+        try
+        {
+            if (source.CanSeek)
+            {
+                remaining = source.Length - source.Position;
+            }
+        }
+        catch (NotSupportedException)
+        {
+            remaining = -1;
+        }
+
+        if (remaining >= 0 && length > remaining)
+        {
+            throw new EndOfStreamException();
+        }
+
+        const int FirstChunk = 1 << 16;
+        byte[] buffer = new byte[remaining >= 0 ? length : Math.Min(length, FirstChunk)];
+        int filled = 0;
+        while (filled < length)
+        {
+            if (filled == buffer.Length)
+            {
+                Array.Resize(ref buffer, (int)Math.Min(length, 2L * buffer.Length));
+            }
+
+            int read = source.Read(buffer, filled, buffer.Length - filled);
+            if (read <= 0)
+            {
+                throw new EndOfStreamException();
+            }
+
+            filled += read;
+        }
+
+        return buffer;
     }
 
     private static byte[] ReadExactly(BinaryReader br, int count)

@@ -21,7 +21,8 @@ public static class ConjugateGradient
     /// <summary>Solves <c>A x = b</c> for an operator A.</summary>
     /// <param name="matrix">The symmetric positive-definite operator A.</param>
     /// <param name="rightHandSide">b (finite).</param>
-    /// <param name="solution">x: on exit the solution; on entry the starting guess when <see cref="ConjugateGradientOptions.UseInitialGuess"/>.</param>
+    /// <param name="solution">x: on exit the solution; on entry the starting guess when <see cref="ConjugateGradientOptions.UseInitialGuess"/>.
+    /// It may be the right-hand side's own memory (the system is then solved in place).</param>
     /// <param name="workspace">Scratch of the same dimension.</param>
     /// <param name="options">Stopping rules (<see cref="ConjugateGradientOptions.Default"/> when null).</param>
     /// <param name="preconditioner">Optional M ≈ A⁻¹ (symmetric positive definite).</param>
@@ -104,6 +105,7 @@ public static class ConjugateGradient
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(workspace);
+        using var busy = workspace.Guard.Enter(workspace);
         options ??= ConjugateGradientOptions.Default;
         options.Validate();
         int n = b.Length;
@@ -134,7 +136,8 @@ public static class ConjugateGradient
         double bNorm = Math.Sqrt(VectorOps.Dot(b, b));
         double threshold = Math.Max(options.RelativeTolerance * bNorm, options.AbsoluteTolerance);
 
-        // r = b − A x₀.
+        // r = b − A x₀. b is read here and never again, so x may share b's memory (an in-place solve): b is copied
+        // into the residual before x is first written.
         cancellationToken.ThrowIfCancellationRequested();
         if (options.UseInitialGuess)
         {
@@ -146,8 +149,8 @@ public static class ConjugateGradient
         }
         else
         {
-            x.Clear();
             b.CopyTo(r);
+            x.Clear();
         }
 
         double rr = VectorOps.Dot<T>(r, r);

@@ -2,7 +2,8 @@ using System.Numerics;
 
 namespace Curvature.Solvers;
 
-/// <summary>Reusable scratch of <see cref="ConjugateGradient"/> for one dimension (four vectors); one per concurrent solve.</summary>
+/// <summary>Reusable scratch of <see cref="ConjugateGradient"/> for one dimension (four vectors); one per concurrent solve
+/// (a solve that finds the workspace in use by another thread throws <see cref="InvalidOperationException"/>).</summary>
 /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class ConjugateGradientWorkspace<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -22,6 +23,9 @@ public sealed class ConjugateGradientWorkspace<T>
         Direction = new T[dimension];
         Product = new T[dimension];
     }
+
+    /// <summary>Detects two solves sharing this workspace at the same time.</summary>
+    internal Curvature.Internals.SingleCallerGuard Guard { get; } = new();
 
     /// <summary>The vector length this workspace serves.</summary>
     public int Dimension { get; }

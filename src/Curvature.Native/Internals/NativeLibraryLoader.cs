@@ -36,8 +36,10 @@ internal static class NativeLibraryLoader
     /// <summary>Loads (or returns the already loaded) provider of the given kind.</summary>
     /// <param name="kind"><see cref="BackendKind.OpenBlas"/> or <see cref="BackendKind.Mkl"/>.</param>
     /// <param name="explicitPath">A library path to use instead of probing the usual names.</param>
-    /// <exception cref="BackendUnavailableException">No candidate could be loaded; the message lists each one and its error.</exception>
-    public static NativeProvider Load(BackendKind kind, string? explicitPath)
+    /// <param name="reproducible">MKL: turn on conditional numerical reproducibility (ignored for OpenBLAS).</param>
+    /// <exception cref="BackendUnavailableException">No candidate could be loaded (the message lists each one and its error),
+    /// or MKL refused the reproducible mode.</exception>
+    public static NativeProvider Load(BackendKind kind, string? explicitPath, bool reproducible = false)
     {
         if (kind is not (BackendKind.OpenBlas or BackendKind.Mkl))
         {
@@ -49,6 +51,12 @@ internal static class NativeLibraryLoader
             var cached = kind == BackendKind.Mkl ? s_mkl : s_openBlas;
             if (cached is not null)
             {
+                if (reproducible && kind == BackendKind.Mkl && !cached.Reproducible)
+                {
+                    EnableMklReproducibility(cached.LibraryPath, afterUse: true);
+                    cached.Reproducible = true;
+                }
+
                 if (explicitPath is null || explicitPath == cached.LibraryPath)
                 {
                     return cached;
@@ -105,7 +113,7 @@ internal static class NativeLibraryLoader
                 try
                 {
                     var provider = kind == BackendKind.Mkl
-                        ? InitialiseMkl(candidate, handle, exports)
+                        ? InitialiseMkl(candidate, handle, exports, reproducible)
                         : InitialiseOpenBlas(candidate, handle, exports);
                     if (kind == BackendKind.Mkl)
                     {
@@ -217,9 +225,27 @@ internal static class NativeLibraryLoader
 
     private static string IdentitySymbol(BackendKind kind) => kind == BackendKind.Mkl ? MklServices.IdentityExport : OpenBlasServices.IdentityExport;
 
+    /// <summary>
+    /// Opens a candidate. On Linux (glibc) it is opened with <c>RTLD_LOCAL | RTLD_DEEPBIND</c>, so that each provider's
+    /// calls to its own exported routines bind to itself: MKL puts its LAPACK layer into the global scope, and OpenBLAS's
+    /// internal calls (<c>?syevd</c> → <c>dsytrd_</c>, <c>?potri</c> → <c>dtrtri_</c>…) would otherwise run MKL's code
+    /// whenever MKL was loaded first, making the "openblas" backend depend on load order.
+    /// </summary>
     private static bool TryOpen(string candidate, StringBuilder trace, out nint handle)
     {
         handle = 0;
+        if (DynamicLinker.IsAvailable)
+        {
+            handle = DynamicLinker.OpenIsolated(candidate, out string? error);
+            if (handle == 0)
+            {
+                trace.AppendLine($"  {candidate}: {error}");
+                return false;
+            }
+
+            return true;
+        }
+
         try
         {
             handle = NativeLibrary.Load(candidate);
@@ -243,7 +269,7 @@ internal static class NativeLibraryLoader
         return provider;
     }
 
-    private static NativeProvider InitialiseMkl(string path, nint handle, BlasLapackExports exports)
+    private static NativeProvider InitialiseMkl(string path, nint handle, BlasLapackExports exports, bool reproducible)
     {
         s_mklHandle = handle;
 
@@ -267,12 +293,34 @@ internal static class NativeLibraryLoader
             throw new BackendUnavailableException(s_mklPermanentFailure);
         }
 
+        // Conditional numerical reproducibility must be chosen before any computation (mkl_cbwr_set's contract).
+        if (reproducible)
+        {
+            EnableMklReproducibility(path, afterUse: false);
+        }
+
         string version = MklServices.GetVersion();
         var provider = new NativeProvider(
             BackendKind.Mkl, path, FileOf(handle, path), handle, exports, version,
-            "MKL sequential threading layer (calls run on the calling thread), LP64 interface");
+            "MKL sequential threading layer (calls run on the calling thread), LP64 interface")
+        {
+            Reproducible = MklServices.GetReproducibilityBranch() != 0, // also on when MKL_CBWR is set
+        };
         provider.SetThreadCount(1);
         return provider;
+    }
+
+    private static void EnableMklReproducibility(string path, bool afterUse)
+    {
+        int status = MklServices.SetReproducibility(MklServices.CbwrAuto);
+        if (status != MklServices.CbwrSuccess)
+        {
+            throw new BackendUnavailableException(
+                $"MKL at '{path}' refused the reproducible mode (mkl_cbwr_set returned {status})" +
+                (afterUse
+                    ? "; it was loaded without it and has been used since: ask for the reproducible mode on the first load of MKL in the process, or set MKL_CBWR=AUTO."
+                    : "."));
+        }
     }
 
     /// <summary>The file a loaded library was mapped from (Linux: the <c>/proc/self/maps</c> entry holding one of its

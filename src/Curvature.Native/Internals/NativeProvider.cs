@@ -40,6 +40,9 @@ internal sealed class NativeProvider
     /// <summary>The provider's own version/configuration string.</summary>
     public string Version { get; }
 
+    /// <summary>True when MKL runs in its conditional numerical reproducibility mode (set under the loader's lock).</summary>
+    public bool Reproducible { get; set; }
+
     /// <summary>How the provider threads (for <c>Describe()</c>).</summary>
     public string Threading { get; }
 

@@ -41,6 +41,29 @@ internal static partial class MklServices
     [LibraryImport(NativeLibraryNames.Mkl, EntryPoint = "MKL_Get_Max_Threads")]
     private static partial int MKL_Get_Max_Threads();
 
+    /// <summary><c>MKL_CBWR_AUTO</c>: conditional numerical reproducibility on the code branch MKL picks for this CPU.</summary>
+    public const int CbwrAuto = 2;
+
+    /// <summary><c>MKL_CBWR_BRANCH</c>: the option <see cref="GetReproducibilityBranch"/> queries.</summary>
+    private const int CbwrBranch = 1;
+
+    /// <summary><c>MKL_CBWR_SUCCESS</c>.</summary>
+    public const int CbwrSuccess = 0;
+
+    // int MKL_CBWR_Set(int settings); the C interface (the lower-case export is the Fortran one, by reference).
+    [LibraryImport(NativeLibraryNames.Mkl, EntryPoint = "MKL_CBWR_Set")]
+    private static partial int MKL_CBWR_Set(int settings);
+
+    // int MKL_CBWR_Get(int option);
+    [LibraryImport(NativeLibraryNames.Mkl, EntryPoint = "MKL_CBWR_Get")]
+    private static partial int MKL_CBWR_Get(int option);
+
+    /// <summary>Turns on conditional numerical reproducibility with the given branch; returns <c>MKL_CBWR_SUCCESS</c> (0) or a negative error.</summary>
+    public static int SetReproducibility(int branch) => MKL_CBWR_Set(branch);
+
+    /// <summary>The CNR branch in force (<c>MKL_CBWR_OFF</c> = 0 when reproducibility is off).</summary>
+    public static int GetReproducibilityBranch() => MKL_CBWR_Get(CbwrBranch);
+
     /// <summary>Selects the integer interface; must be the first MKL call. Returns the layer in force.</summary>
     public static int SetInterfaceLayer(int code) => MKL_Set_Interface_Layer(code);
 

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Curvature.Backends.Managed;
 using Curvature.Conformance;
 using Curvature.Layers;
-using Curvature.Tests.AdaFisher;
+using Curvature.Tests.Optimizers;
 using Curvature.Tests.TestKit;
 using Xunit;
 

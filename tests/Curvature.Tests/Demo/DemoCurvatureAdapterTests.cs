@@ -5,6 +5,7 @@ using Curvature.Demo.Data;
 using Curvature.Demo.NeuralNet;
 using Curvature.Demo.Optimizers;
 using Curvature.Loss;
+using Curvature.Optimizers;
 using Xunit;
 using KfacOracle = Curvature.Tests.Kfac.DenseOracle;
 
@@ -39,15 +40,23 @@ public sealed class DemoCurvatureAdapterTests
     [InlineData(0, DampingMode.Plain)]
     [InlineData(1, DampingMode.Plain)]
     [InlineData(0, DampingMode.Heuristic)]
-    public void KfacAdapter_PreconditionedDirection_EqualsDenseOracleWithExplicitDampedInverses(int layerIndex, DampingMode mode)
+    public void KfacOptimizer_PreconditionedDirection_EqualsDenseOracleWithExplicitDampedInverses(int layerIndex, DampingMode mode)
     {
         const double damping = 0.05;
         var (model, batch) = CreateAutoencoderLike(11);
         model.ComputeLossAndGradients(batch);
         var layer = model.Layers[layerIndex];
         int dOut = layer.OutputSize, dIn = layer.InputSize + 1;
+
+        // The joint gradient [∂W | ∂b], [D_out, D_in + 1].
         var gradient = new double[dOut * dIn];
-        layer.CopyJointGradient(new Span2D<double>(gradient, dOut, dIn));
+        for (int i = 0; i < dOut; i++)
+        {
+            for (int j = 0; j < dIn; j++)
+            {
+                gradient[(i * dIn) + j] = j < dIn - 1 ? layer.WeightGradient[i, j] : layer.BiasGradient[i];
+            }
+        }
 
         // Oracle: the empirical Fisher's output vectors for MSE averaged over N·C entries, written out independently in
         // curvlinops' convention v = (1/N)(2/√C)(f − y) (FORMAT.md §3.1).
@@ -62,7 +71,7 @@ public sealed class DemoCurvatureAdapterTests
             }
         }
 
-        // Backpropagate v to get g; A from [a | 1] and G from the per-example N·g, both averaged over the batch.
+        // Backpropagate v to get g (which carries the mean's 1/N); A = Σ [a | 1][a | 1]ᵀ / N, G = N Σ g gᵀ (curvlinops).
         model.BackpropagateOutputVectors(new ReadOnlySpan2D<double>(v, Rows, c));
         var a = new double[dIn, dIn];
         var g = new double[dOut, dOut];
@@ -82,7 +91,7 @@ public sealed class DemoCurvatureAdapterTests
             {
                 for (int j = 0; j < dOut; j++)
                 {
-                    g[i, j] += Rows * layer.OutputGradient[r, i] * Rows * layer.OutputGradient[r, j] / Rows;
+                    g[i, j] += Rows * layer.OutputGradient[r, i] * layer.OutputGradient[r, j];
                 }
             }
         }
@@ -117,12 +126,23 @@ public sealed class DemoCurvatureAdapterTests
             }
         }
 
-        // The adapter, fed the same step (ComputeLossAndGradients again restores the loss-gradient state).
+        // The demo's optimizer, fed the same step (ComputeLossAndGradients again restores the loss-gradient state): its
+        // preconditioned gradient replaces the model's gradients.
         model.ComputeLossAndGradients(batch);
-        var adapter = new KfacAdapter(model, seed: 1, new KfacSettings(damping, InverseUpdatePeriod: 1, mode, Fisher: FisherType.Empirical));
-        adapter.UpdateCurvature(model, batch, 1);
+        var optimizer = CurvatureTrainingOptimizer.Kfac(model, seed: 1, new KfacOptimizerOptions
+        {
+            Damping = damping, DampingMode = mode, DampingAdaptation = DampingAdaptation.Fixed, KlClip = null, InverseUpdatePeriod = 1,
+        }, FisherType.Empirical);
+        optimizer.ObserveCurvature(model, batch);
+        optimizer.Optimizer.Precondition();
         var direction = new double[dOut * dIn];
-        adapter.Precondition(layerIndex, new ReadOnlySpan2D<double>(gradient, dOut, dIn), new Span2D<double>(direction, dOut, dIn));
+        for (int i = 0; i < dOut; i++)
+        {
+            for (int j = 0; j < dIn; j++)
+            {
+                direction[(i * dIn) + j] = j < dIn - 1 ? layer.WeightGradient[i, j] : layer.BiasGradient[i];
+            }
+        }
 
         double scale = 0;
         foreach (double e in expected)
@@ -145,9 +165,9 @@ public sealed class DemoCurvatureAdapterTests
     {
         foreach (var (name, create) in new (string, Func<Model, ITrainingOptimizer>)[]
         {
-            ("kfac", m => new PreconditionedOptimizer(new KfacAdapter(m, 1, new KfacSettings(0.01, 2)), 0.05)),
-            ("ekfac", m => new PreconditionedOptimizer(new EkfacAdapter(m, 1, new KfacSettings(0.1, 2)), 0.01)),
-            ("adafisher", m => new AdaFisherTrainingOptimizer(m, 1e-2, 1e-3)),
+            ("kfac", m => CurvatureTrainingOptimizer.Kfac(m, 1, new KfacOptimizerOptions { InverseUpdatePeriod = 2 })),
+            ("ekfac", m => CurvatureTrainingOptimizer.Ekfac(m, 1, new EkfacOptimizerOptions { EigenbasisUpdatePeriod = 2 })),
+            ("adafisher", m => CurvatureTrainingOptimizer.AdaFisher(m, new AdaFisherOptimizerOptions())),
         })
         {
             var (model, batch) = CreateAutoencoderLike(5);

@@ -141,31 +141,6 @@ public sealed class DemoNetworkTests
     }
 
     [Fact]
-    public void PreconditionedOptimizer_WithIdentityPreconditioner_MatchesSgdWithMomentum()
-    {
-        var (sgdModel, batch) = Create(LossKind.CrossEntropy, 4);
-        var (plugModel, _) = Create(LossKind.CrossEntropy, 4);
-        var sgd = new SgdMomentumOptimizer(0.05, 0.9);
-        var identity = new IdentityPreconditioner();
-        var plugged = new PreconditionedOptimizer(identity, 0.05, 0.9);
-        for (int step = 0; step < 3; step++)
-        {
-            Assert.Equal(sgd.Step(sgdModel, batch), plugged.Step(plugModel, batch), 12);
-        }
-
-        Assert.Equal(3, identity.Updates);
-        for (int i = 0; i < sgdModel.Parameters.Count; i++)
-        {
-            var expected = sgdModel.Parameters[i].Values.ToArray();
-            var actual = plugModel.Parameters[i].Values.ToArray();
-            for (int j = 0; j < expected.Length; j++)
-            {
-                Assert.Equal(expected[j], actual[j], 12);
-            }
-        }
-    }
-
-    [Fact]
     public void Data_SameSeed_IsIdentical_DifferentSeed_Differs()
     {
         var a = ManifoldData.Create(7, 16, 4).Train.Inputs.ToArray();
@@ -187,18 +162,5 @@ public sealed class DemoNetworkTests
         }
 
         return sum;
-    }
-
-    private sealed class IdentityPreconditioner : ILayerPreconditioner
-    {
-        public int Updates { get; private set; }
-
-        public string Name => "identity";
-
-        public string Settings => "";
-
-        public void UpdateCurvature(Model model, Batch batch, int step) => Updates = step;
-
-        public void Precondition(int layer, ReadOnlySpan2D<double> gradient, Span2D<double> direction) => gradient.CopyTo(direction);
     }
 }

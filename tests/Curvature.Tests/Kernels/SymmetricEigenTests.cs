@@ -95,6 +95,154 @@ public class SymmetricEigenTests
         }
     }
 
+    /// <summary>
+    /// Finite matrices near the ends of the floating-point range (entries ~1e-307 or ~1e307 in double, ~1e-37 or
+    /// ~1e37 in float): the solver must scale into the safe range as LAPACK ?syevd does, not overflow, underflow or
+    /// lose orthogonality. Checked in units of the scale: λ/s against the float64 oracle of the unscaled matrix B,
+    /// ‖QᵀQ − I‖ and ‖B·Q − Q·Λ/s‖.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void ExtremeScales_ScaledIntoTheSafeRange(string backend)
+    {
+        var b = TestBackends.Get(backend);
+        foreach (int n in new[] { 16, 40, 87, 100 })
+        {
+            var unscaled = DenseOracle.RandomSymmetric(n, new Random(n + 1000));
+            var oracle = DenseOracle.SymmetricEigenvalues(unscaled);
+            foreach (double scale in new[] { 1e-307, 1e-305, 1e-300, 1e300, 1e307 })
+            {
+                CheckScaled<double>(b, unscaled, oracle, scale, n % 2 == 0 ? Triangle.Lower : Triangle.Upper);
+            }
+
+            foreach (double scale in new[] { 1e-37, 1e-36, 1e36, 1e37 })
+            {
+                CheckScaled<float>(b, unscaled, oracle, scale, Triangle.Lower);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Subnormal entries beside a normal one (the K-FAC input factor of tiny activations with its ones column): the
+    /// Householder reflectors of such columns must be formed as LAPACK ?larfg forms them (rescaled out of the subnormal
+    /// range), not through a reciprocal that overflows. The decomposition must succeed and reconstruct A.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void SubnormalEntriesBesideANormalOne_Decompose(string backend)
+    {
+        var b = TestBackends.Get(backend);
+        var rng = new Random(77);
+        foreach (double tiny in new[] { 1e-310, 1e-318, 4.9e-324 })
+        {
+            foreach (int n in new[] { 3, 5, 12 })
+            {
+                var a = new double[n, n];
+                for (int i = 0; i < n; i++)
+                {
+                    for (int j = 0; j <= i; j++)
+                    {
+                        a[i, j] = a[j, i] = (rng.NextDouble() - 0.5) * tiny * rng.Next(3);
+                    }
+                }
+
+                a[n - 1, n - 1] = 1;
+                var m = new PaddedMatrix<double>(n, n, 1);
+                for (int i = 0; i < n; i++)
+                {
+                    for (int j = 0; j < n; j++)
+                    {
+                        m[i, j] = a[i, j];
+                    }
+                }
+
+                var w = new double[n];
+                var status = b.TrySymmetricEigen(m.Span, Triangle.Lower, w.AsSpan());
+                Assert.True(status.Succeeded, $"{backend} n={n} tiny={tiny:g3}: info {status.Info}");
+                var q = m.ToDouble();
+                var qlqt = DenseOracle.Multiply(DenseOracle.Multiply(q, Diagonal(w)), DenseOracle.Transpose(q));
+                Assert.True(DenseOracle.MaxAbsDiff(qlqt, a) <= 1e-14, $"{backend} n={n} tiny={tiny:g3}: ‖QΛQᵀ − A‖ = {DenseOracle.MaxAbsDiff(qlqt, a)}");
+                Assert.True(DenseOracle.MaxAbsDiff(DenseOracle.Multiply(DenseOracle.Transpose(q), q), DenseOracle.Identity(n)) <= 1e-14);
+            }
+        }
+    }
+
+    private static double[,] Diagonal(double[] values)
+    {
+        var d = new double[values.Length, values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            d[i, i] = values[i];
+        }
+
+        return d;
+    }
+
+    private static void CheckScaled<T>(CurvatureBackend backend, double[,] unscaled, double[] oracle, double scale, Triangle tri)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = unscaled.GetLength(0);
+        string what = $"{backend.Name} {typeof(T).Name} n={n} scale={scale:0e0} {tri}";
+        var m = new PaddedMatrix<T>(n, n, 1);
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                m[i, j] = T.CreateChecked(unscaled[i, j] * scale);
+            }
+        }
+
+        // B as the solver sees it (entries rounded to T at this scale), in units of the scale.
+        var bSeen = new double[n, n];
+        double normF = 0;
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                bSeen[i, j] = double.CreateChecked(m[i, j]) / scale;
+                normF += bSeen[i, j] * bSeen[i, j];
+            }
+        }
+
+        normF = Math.Sqrt(normF);
+        var w = new T[n];
+        var status = backend.TrySymmetricEigen(m.Span, tri, w.AsSpan());
+        Assert.True(status.Succeeded, $"{what}: info {status.Info}");
+        double u = DenseOracle.UnitRoundoff<T>();
+        double tol = 16 * n * u;
+
+        // Rounding B's entries to T at this scale moves the eigenvalues by at most ‖B − B_seen‖₂ ≤ n·max|δ|.
+        double entryError = 0;
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                entryError = Math.Max(entryError, Math.Abs(bSeen[i, j] - unscaled[i, j]));
+            }
+        }
+
+        var lambda = w.Select(v => double.CreateChecked(v) / scale).ToArray();
+        for (int j = 0; j < n; j++)
+        {
+            Assert.True(double.IsFinite(lambda[j]) && Math.Abs(lambda[j] - oracle[j]) <= (tol * normF) + (n * entryError), $"{what}: λ[{j}]/s = {lambda[j]}, oracle {oracle[j]}");
+        }
+
+        var q = m.ToDouble();
+        double orth = DenseOracle.MaxAbsDiff(DenseOracle.Multiply(DenseOracle.Transpose(q), q), DenseOracle.Identity(n));
+        Assert.True(orth <= tol, $"{what}: ‖QᵀQ − I‖ = {orth}");
+        var bq = DenseOracle.Multiply(bSeen, q);
+        double resid = 0;
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                resid = Math.Max(resid, Math.Abs(bq[i, j] - (q[i, j] * lambda[j])));
+            }
+        }
+
+        Assert.True(resid <= tol * normF, $"{what}: ‖BQ − QΛ/s‖ = {resid}");
+    }
+
     [Theory]
     [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
     public void NaNInput_TerminatesAndDoesNotReportCleanSuccess(string backend)

@@ -244,6 +244,86 @@ public static class DenseOracle
         return w;
     }
 
+    /// <summary>
+    /// Eigenvalues (ascending) and eigenvectors (columns, in the same order) of a symmetric matrix by the cyclic Jacobi
+    /// method.
+    /// </summary>
+    public static (double[] Values, double[,] Vectors) SymmetricEigen(double[,] a0)
+    {
+        int n = a0.GetLength(0);
+        var a = (double[,])a0.Clone();
+        var v = Identity(n);
+        for (int sweep = 0; sweep < 100; sweep++)
+        {
+            double off = 0, scale = 0;
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    scale += a[i, j] * a[i, j];
+                    if (i != j)
+                    {
+                        off += a[i, j] * a[i, j];
+                    }
+                }
+            }
+
+            if (off <= 1e-64 * scale || off < 1e-300)
+            {
+                break;
+            }
+
+            for (int p = 0; p < n - 1; p++)
+            {
+                for (int q = p + 1; q < n; q++)
+                {
+                    if (a[p, q] == 0)
+                    {
+                        continue;
+                    }
+
+                    double theta = (a[q, q] - a[p, p]) / (2 * a[p, q]);
+                    double t = (theta >= 0 ? 1 : -1) / (Math.Abs(theta) + Math.Sqrt((theta * theta) + 1));
+                    double c = 1 / Math.Sqrt((t * t) + 1), s = t * c;
+                    for (int r = 0; r < n; r++)
+                    {
+                        double arp = a[r, p], arq = a[r, q];
+                        a[r, p] = (c * arp) - (s * arq);
+                        a[r, q] = (s * arp) + (c * arq);
+                    }
+
+                    for (int r = 0; r < n; r++)
+                    {
+                        double apr = a[p, r], aqr = a[q, r];
+                        a[p, r] = (c * apr) - (s * aqr);
+                        a[q, r] = (s * apr) + (c * aqr);
+                    }
+
+                    for (int r = 0; r < n; r++)
+                    {
+                        double vrp = v[r, p], vrq = v[r, q];
+                        v[r, p] = (c * vrp) - (s * vrq);
+                        v[r, q] = (s * vrp) + (c * vrq);
+                    }
+                }
+            }
+        }
+
+        var order = Enumerable.Range(0, n).OrderBy(i => a[i, i]).ToArray();
+        var values = new double[n];
+        var vectors = new double[n, n];
+        for (int k = 0; k < n; k++)
+        {
+            values[k] = a[order[k], order[k]];
+            for (int r = 0; r < n; r++)
+            {
+                vectors[r, k] = v[r, order[k]];
+            }
+        }
+
+        return (values, vectors);
+    }
+
     /// <summary>Unit roundoff of the element type.</summary>
     public static double UnitRoundoff<T>() => typeof(T) == typeof(double) ? 1.1102230246251565e-16 : 5.9604645e-8;
 }

@@ -10,9 +10,12 @@ namespace Curvature.Backends.Managed;
 /// (same triangle written, same <c>info</c> on failure, same eigenvalue order and eigenvector sign rule).
 /// </summary>
 /// <remarks>
-/// <para>GEMM and SYRK run a packed, register-blocked <c>Vector256</c> + FMA kernel in the Goto/BLIS structure
-/// (scalar fallback without AVX2/FMA); Cholesky factor, inverse and solve are blocked on top of it; the
-/// eigensolver is Householder tridiagonalisation + implicit QL. Per-thread scratch is grown once and reused, so
+/// <para>GEMM and SYRK run a packed, register-blocked FMA kernel in the Goto/BLIS structure at the widest vector width
+/// the CPU accelerates, chosen at run time: AVX-512 (<c>Vector512</c>), AVX2 (<c>Vector256</c>), or 128-bit vectors
+/// (SSE, ARM64 NEON), scalar code otherwise; Cholesky factor, inverse and solve are blocked on top of it; the
+/// eigensolver is blocked Householder tridiagonalisation + divide and conquer (LAPACK <c>?syevd</c>'s method).
+/// Under NativeAOT the width is fixed when the program is compiled: set <c>&lt;IlcInstructionSet&gt;</c> (for example
+/// <c>x86-64-v3</c> for AVX2 or <c>native</c> for the build machine's CPU) to get more than the 128-bit kernels. Per-thread scratch is grown once and reused, so
 /// steady-state calls allocate nothing.</para>
 /// <para>Thread-safe: it holds no mutable state apart from the thread count. With
 /// <see cref="SetThreadCount"/> &gt; 1, large GEMM/SYRK-shaped work (including the updates inside Cholesky) is
@@ -43,7 +46,7 @@ public sealed class ManagedBackend : CurvatureBackend
 
     /// <inheritdoc />
     public override string Describe() =>
-        $"managed backend (pure C#, {(SimdOps.Accelerated ? "AVX2+FMA packed kernels" : "scalar kernels")}), threads = {_threads}";
+        $"managed backend (pure C#, {VectorWidth.Description}), threads = {_threads}";
 
     private protected override void GemmCore(MatrixRef<double> a, bool transposeA, MatrixRef<double> b, bool transposeB, MatrixRef<double> c, int k, double alpha, double beta) =>
         Gemm(a, transposeA, b, transposeB, c, k, alpha, beta);

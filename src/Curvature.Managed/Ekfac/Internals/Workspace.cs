@@ -1,19 +1,20 @@
 using CommunityToolkit.HighPerformance;
+using Curvature.Internals;
 
 namespace Curvature.Ekfac.Internals;
 
-/// <summary>A few grow-only scratch buffers (reused between calls).</summary>
+/// <summary>A few grow-only, 64-byte-aligned scratch matrices (reused between calls).</summary>
 internal sealed class Workspace<T>
     where T : unmanaged
 {
-    private readonly T[][] _buffers;
+    private readonly AlignedBuffer<T>[] _buffers;
 
     public Workspace(int count)
     {
-        _buffers = new T[count][];
+        _buffers = new AlignedBuffer<T>[count];
         for (int i = 0; i < count; i++)
         {
-            _buffers[i] = [];
+            _buffers[i] = new AlignedBuffer<T>(0);
         }
     }
 
@@ -22,9 +23,9 @@ internal sealed class Workspace<T>
         int needed = rows * cols;
         if (_buffers[index].Length < needed)
         {
-            _buffers[index] = new T[needed];
+            _buffers[index] = new AlignedBuffer<T>(needed);
         }
 
-        return new Span2D<T>(_buffers[index], 0, rows, cols, 0);
+        return _buffers[index].AsSpan2D(rows, cols);
     }
 }

@@ -8,44 +8,45 @@ namespace Curvature.Kfac.Internals;
 
 /// <summary>
 /// One long-lived background thread that recomputes a <see cref="KroneckerBlockInverse{T}"/> from a snapshot of the
-/// factors. The owner copies the factors in with <see cref="Start"/>, and after completion takes the result with
+/// factors. The owner copies the factors in with <see cref="Start(ReadOnlySpan{T}, ReadOnlySpan{T}, DampingMode, double, double, bool)"/>, and after completion takes the result with
 /// <see cref="TryTake"/>, which swaps the finished inverse with the owner's (double buffering: the worker only ever
 /// writes an inverse the owner is not reading). Snapshot buffers, the result inverse and the thread are created once;
 /// a refresh allocates nothing (kernel scratch of the worker thread grows once, then is reused).
 /// </summary>
+/// <remarks>
+/// The thread references only the inner <see cref="Core"/>, never this object: when the owner is dropped without
+/// <see cref="Dispose"/>, this object becomes unreachable, and its finalizer tells the core to stop, so the thread ends
+/// (after the refresh in flight, if any) instead of living as long as the process.
+/// </remarks>
 internal sealed class BackgroundInverseWorker<T> : IDisposable
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly CurvatureBackend _backend;
-    private readonly T[] _snapshotG;
-    private readonly T[] _snapshotA;
-    private readonly string _context;
-    private readonly SemaphoreSlim _start = new(0);
-    private readonly ManualResetEventSlim _done = new(true);
-    private KroneckerBlockInverse<T> _result;
-    private KfacInverseOptions? _options;
-    private Exception? _error;
-    private Thread? _thread;
-    private volatile bool _stopping;
+    private readonly Core _core;
     private bool _disposed;
 
     public BackgroundInverseWorker(CurvatureBackend backend, int outputSize, int inputSize, string context)
     {
-        _backend = backend;
-        _snapshotG = new T[outputSize * outputSize];
-        _snapshotA = new T[inputSize * inputSize];
-        _result = new KroneckerBlockInverse<T>(outputSize, inputSize);
-        _context = context;
+        _core = new Core(backend, outputSize, inputSize, context);
     }
 
-    /// <summary>True from <see cref="Start"/> until the result has been taken or discarded (owner's thread only).</summary>
+    ~BackgroundInverseWorker()
+    {
+        // The owner was dropped without Dispose: end the thread. Nothing here waits (a finalizer must not block).
+        _core.RequestStop();
+    }
+
+    /// <summary>True from <see cref="Start(ReadOnlySpan{T}, ReadOnlySpan{T}, DampingMode, double, double, bool)"/> until the result has been taken or discarded (owner's thread only).</summary>
     public bool InFlight { get; private set; }
 
     /// <summary>True when the job in flight has finished (successfully or not).</summary>
-    public bool IsCompleted => _done.IsSet;
+    public bool IsCompleted => _core.Done.IsSet;
 
     /// <summary>Copies the factors and starts the recomputation on the worker thread.</summary>
-    public void Start(ReadOnlySpan<T> g, ReadOnlySpan<T> a, KfacInverseOptions options)
+    public void Start(ReadOnlySpan<T> g, ReadOnlySpan<T> a, KfacInverseOptions options) =>
+        Start(g, a, options.Mode, options.Damping, options.MinDamping, options.RetryInDoublePrecision);
+
+    /// <summary>Copies the factors and starts the recomputation with settings passed one by one (allocation-free).</summary>
+    public void Start(ReadOnlySpan<T> g, ReadOnlySpan<T> a, DampingMode mode, double damping, double minDamping, bool retryInDoublePrecision)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (InFlight)
@@ -53,19 +54,8 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
             throw new InvalidOperationException("A background inverse refresh is already in flight.");
         }
 
-        g.CopyTo(_snapshotG);
-        a.CopyTo(_snapshotA);
-        _options = options;
-        _error = null;
-        _done.Reset();
         InFlight = true;
-        if (_thread is null)
-        {
-            _thread = new Thread(Run) { IsBackground = true, Name = "Curvature K-FAC inverse refresh" };
-            _thread.Start();
-        }
-
-        _start.Release();
+        _core.Start(g, a, mode, damping, minDamping, retryInDoublePrecision);
     }
 
     /// <summary>Blocks until the job in flight (if any) has finished.</summary>
@@ -73,7 +63,7 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
     {
         if (InFlight)
         {
-            _done.Wait();
+            _core.Done.Wait();
         }
     }
 
@@ -85,20 +75,20 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
     public bool TryTake(ref KroneckerBlockInverse<T> current, out ExceptionDispatchInfo? error)
     {
         error = null;
-        if (!InFlight || !_done.IsSet)
+        if (!InFlight || !_core.Done.IsSet)
         {
             return false;
         }
 
         InFlight = false;
-        if (_error is not null)
+        if (_core.Error is { } failure)
         {
-            error = ExceptionDispatchInfo.Capture(_error);
-            _error = null;
+            error = ExceptionDispatchInfo.Capture(failure);
+            _core.Error = null;
             return true;
         }
 
-        (current, _result) = (_result, current);
+        (current, _core.Result) = (_core.Result, current);
         return true;
     }
 
@@ -107,7 +97,7 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
     {
         Wait();
         InFlight = false;
-        _error = null;
+        _core.Error = null;
     }
 
     /// <summary>Waits for the job in flight, then stops the thread. Safe to call more than once.</summary>
@@ -119,43 +109,107 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
         }
 
         _disposed = true;
+        GC.SuppressFinalize(this);
         Discard();
-        if (_thread is not null)
-        {
-            _stopping = true;
-            _start.Release();
-            _thread.Join();
-        }
-
-        _start.Dispose();
-        _done.Dispose();
+        _core.Stop();
     }
 
-    private void Run()
+    /// <summary>Everything the thread touches: snapshots, the result inverse, the signals. It holds no reference to the
+    /// worker or its owner, so those can be collected while the thread waits.</summary>
+    private sealed class Core
     {
-        // The refresh must not steal the caller's core (see BackgroundThreadPriority): the caller's step time is what
-        // the background mode protects; the refresh may take longer instead.
-        BackgroundThreadPriority.LowerCurrentThread();
-        while (true)
+        private readonly CurvatureBackend _backend;
+        private readonly T[] _snapshotG;
+        private readonly T[] _snapshotA;
+        private readonly string _context;
+        private readonly SemaphoreSlim _start = new(0);
+        private DampingMode _mode;
+        private double _damping;
+        private double _minDamping;
+        private bool _retry;
+        private Thread? _thread;
+        private volatile bool _stopping;
+
+        public Core(CurvatureBackend backend, int outputSize, int inputSize, string context)
         {
-            _start.Wait();
-            if (_stopping)
+            _backend = backend;
+            _snapshotG = new T[outputSize * outputSize];
+            _snapshotA = new T[inputSize * inputSize];
+            Result = new KroneckerBlockInverse<T>(outputSize, inputSize);
+            _context = context;
+        }
+
+        /// <summary>Set when the job in flight has finished.</summary>
+        public ManualResetEventSlim Done { get; } = new(true);
+
+        /// <summary>The inverse the thread computes into (swapped with the owner's by <see cref="TryTake"/>).</summary>
+        public KroneckerBlockInverse<T> Result { get; set; }
+
+        /// <summary>The failure of the last job, if any.</summary>
+        public Exception? Error { get; set; }
+
+        public void Start(ReadOnlySpan<T> g, ReadOnlySpan<T> a, DampingMode mode, double damping, double minDamping, bool retry)
+        {
+            g.CopyTo(_snapshotG);
+            a.CopyTo(_snapshotA);
+            (_mode, _damping, _minDamping, _retry) = (mode, damping, minDamping, retry);
+            Error = null;
+            Done.Reset();
+            if (_thread is null)
             {
-                return;
+                _thread = new Thread(Run) { IsBackground = true, Name = "Curvature K-FAC inverse refresh" };
+                _thread.Start();
             }
 
-            try
+            _start.Release();
+        }
+
+        /// <summary>Asks the thread to end after its current job, without waiting (safe from a finalizer).</summary>
+        public void RequestStop()
+        {
+            _stopping = true;
+            if (_thread is not null)
             {
-                _result.Compute(_backend, _snapshotG, _snapshotA, _options!, _context);
+                _start.Release();
             }
+        }
+
+        /// <summary>Stops the thread and waits for it, then releases the signals.</summary>
+        public void Stop()
+        {
+            RequestStop();
+            _thread?.Join();
+            _start.Dispose();
+            Done.Dispose();
+        }
+
+        private void Run()
+        {
+            // The refresh must not steal the caller's core (see BackgroundThreadPriority): the caller's step time is what
+            // the background mode protects; the refresh may take longer instead.
+            BackgroundThreadPriority.LowerCurrentThread();
+            while (true)
+            {
+                _start.Wait();
+                if (_stopping)
+                {
+                    return;
+                }
+
+                try
+                {
+                    Result.Prepare(_backend, _snapshotG, _snapshotA, _mode, _damping, _minDamping, _retry, _context, CancellationToken.None);
+                    Result.Commit();
+                }
 #pragma warning disable CA1031 // Every failure is handed to the owner's thread, never allowed to crash the process.
-            catch (Exception e)
+                catch (Exception e)
 #pragma warning restore CA1031
-            {
-                _error = e;
-            }
+                {
+                    Error = e;
+                }
 
-            _done.Set();
+                Done.Set();
+            }
         }
     }
 }

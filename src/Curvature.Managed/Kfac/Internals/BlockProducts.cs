@@ -37,6 +37,40 @@ internal static class BlockProducts
         }
     }
 
+    /// <summary>
+    /// Nothing non-finite is returned for finite input: when the product holds NaN or infinity although the source is
+    /// finite (factors near the range limit times a large vector overflow), the call fails instead of returning it.
+    /// Costs one pass over the result (and over the source only when the result is not finite).
+    /// </summary>
+    /// <exception cref="ArgumentException">The product overflows; the destination's content is then unspecified.</exception>
+    public static void EnsureFiniteProduct<T>(ReadOnlySpan2D<T> source, Span2D<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (AllFinite((ReadOnlySpan2D<T>)destination) || !AllFinite(source))
+        {
+            return;
+        }
+
+        throw new ArgumentException("The product overflows: the operator applied to this finite source is not representable.", nameof(source));
+    }
+
+    private static bool AllFinite<T>(ReadOnlySpan2D<T> m)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < m.Height; r++)
+        {
+            foreach (T v in m.GetRowSpan(r))
+            {
+                if (!T.IsFinite(v))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
     public static ReadOnlySpan2D<T> AsColumn<T>(ReadOnlySpan<T> vector, int dimension, string name)
     {
         if (vector.Length != dimension)

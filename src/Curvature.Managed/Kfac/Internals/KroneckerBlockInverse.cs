@@ -5,6 +5,7 @@ using Curvature.Backends;
 using Curvature.Damping;
 using Curvature.Diagnostics;
 using Curvature.Diagnostics.Internals;
+using Curvature.Internals;
 
 namespace Curvature.Kfac.Internals;
 
@@ -23,7 +24,7 @@ internal sealed class KroneckerBlockInverse<T>
     private readonly int _dIn;
     private Storage _front;
     private Storage _back;
-    private double[]? _retry;
+    private AlignedBuffer<double>? _retry;
     private bool _prepared;
     private DampingMode _pendingMode;
     private double _pendingExactDamping;
@@ -38,7 +39,7 @@ internal sealed class KroneckerBlockInverse<T>
         _back = new Storage(outputSize, inputSize);
         if (typeof(T) == typeof(float))
         {
-            _retry = new double[Math.Max(outputSize * outputSize, inputSize * inputSize)];
+            _retry = new AlignedBuffer<double>(Math.Max(outputSize * outputSize, inputSize * inputSize));
         }
     }
 
@@ -51,10 +52,10 @@ internal sealed class KroneckerBlockInverse<T>
     public FactorDamping Dampings { get; private set; }
 
     /// <summary>Inverted damped G (factor modes) or its eigenvectors (exact mode).</summary>
-    public ReadOnlySpan2D<T> Left => KroneckerKernels.ReadOnlyView(_front.G, _dOut, _dOut);
+    public ReadOnlySpan2D<T> Left => _front.G.AsReadOnlySpan2D(_dOut, _dOut);
 
     /// <summary>Inverted damped A (factor modes) or its eigenvectors (exact mode).</summary>
-    public ReadOnlySpan2D<T> Right => KroneckerKernels.ReadOnlyView(_front.A, _dIn, _dIn);
+    public ReadOnlySpan2D<T> Right => _front.A.AsReadOnlySpan2D(_dIn, _dIn);
 
     public ReadOnlySpan<T> LeftEigenvalues => _front.GValues;
 
@@ -115,12 +116,12 @@ internal sealed class KroneckerBlockInverse<T>
         if (mode == DampingMode.Exact)
         {
             g.CopyTo(back.G);
-            backend.SymmetricEigenCounted(KroneckerKernels.View(back.G, _dOut, _dOut), Triangle.Lower, back.GValues);
+            backend.SymmetricEigenCounted(back.G.AsSpan2D(_dOut, _dOut), Triangle.Lower, back.GValues);
             if (_dIn > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 a.CopyTo(back.A);
-                backend.SymmetricEigenCounted(KroneckerKernels.View(back.A, _dIn, _dIn), Triangle.Lower, back.AValues);
+                backend.SymmetricEigenCounted(back.A.AsSpan2D(_dIn, _dIn), Triangle.Lower, back.AValues);
             }
 
             dampings = new FactorDamping(damping, 0);
@@ -227,7 +228,7 @@ internal sealed class KroneckerBlockInverse<T>
         backend.MatrixMultiply(Left, Transpose.None, scratch, Transpose.None, destination, T.One, T.Zero);
     }
 
-    private void InvertDamped(CurvatureBackend backend, ReadOnlySpan<T> factor, int n, double damping, T[] destination, bool retry, string context, string which)
+    private void InvertDamped(CurvatureBackend backend, ReadOnlySpan<T> factor, int n, double damping, AlignedBuffer<T> destination, bool retry, string context, string which)
     {
         factor.CopyTo(destination);
         T d = T.CreateChecked(damping);
@@ -236,7 +237,7 @@ internal sealed class KroneckerBlockInverse<T>
             destination[(i * n) + i] += d;
         }
 
-        var status = backend.TryInvertPositiveDefinite(KroneckerKernels.View(destination, n, n), Triangle.Lower);
+        var status = backend.TryInvertPositiveDefinite(destination.AsSpan2D(n, n), Triangle.Lower);
         if (status.Succeeded)
         {
             return;
@@ -257,7 +258,7 @@ internal sealed class KroneckerBlockInverse<T>
                 wide[(i * n) + i] += damping;
             }
 
-            var wideView = new Span2D<double>(wide, 0, n, n, 0);
+            var wideView = wide.AsSpan2D(n, n);
             var wideStatus = backend.TryInvertPositiveDefinite(wideView, Triangle.Lower);
             CurvatureMetrics.RecordFloat64Retry(wideStatus.Succeeded, backend.Kind);
             if (wideStatus.Succeeded)
@@ -279,9 +280,9 @@ internal sealed class KroneckerBlockInverse<T>
 
     internal sealed class Storage(int dOut, int dIn)
     {
-        public T[] G { get; } = new T[dOut * dOut];
+        public AlignedBuffer<T> G { get; } = new(dOut * dOut);
 
-        public T[] A { get; } = new T[dIn * dIn];
+        public AlignedBuffer<T> A { get; } = new(dIn * dIn);
 
         public T[] GValues { get; } = new T[dOut];
 

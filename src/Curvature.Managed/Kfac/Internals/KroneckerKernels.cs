@@ -86,4 +86,8 @@ internal static class KroneckerKernels
 
     /// <summary>Views <paramref name="storage"/> as a read-only rows × cols matrix.</summary>
     public static ReadOnlySpan2D<T> ReadOnlyView<T>(T[] storage, int rows, int cols) => new(storage, 0, rows, cols, 0);
+
+    /// <inheritdoc cref="ReadOnlyView{T}(T[], int, int)"/>
+    public static ReadOnlySpan2D<T> ReadOnlyView<T>(Curvature.Internals.AlignedBuffer<T> storage, int rows, int cols)
+        where T : unmanaged => storage.AsReadOnlySpan2D(rows, cols);
 }

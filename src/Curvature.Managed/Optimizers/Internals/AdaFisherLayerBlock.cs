@@ -58,6 +58,12 @@ internal sealed class AdaFisherLayerBlock<T> : CurvatureBlock<T>
 
     public override int StatisticsLength => _hLength + _sLength;
 
+    /// <summary>Length of the input-side factor H (first in the statistics).</summary>
+    public int InputFactorLength => _hLength;
+
+    /// <summary>Length of the output-side factor S (after H in the statistics).</summary>
+    public int OutputFactorLength => _sLength;
+
     public override OptimizerMemory Memory => new((_stagedH.Length + _stagedS.Length + _normalised.Length + _patches.Length) * Unsafe.SizeOf<T>(), 0, 0, 0);
 
     public override KfacBatchShape ValidateObservation(ReadOnlySpan<T> input, ReadOnlySpan<int> inputShape, ReadOnlySpan<T> gradients, ReadOnlySpan<int> gradientShape, in ObservationSettings settings)

@@ -119,6 +119,10 @@ internal abstract class CurvatureBlock<T> : IDisposable
     /// here (once), with the previous representation kept.</summary>
     public virtual bool CollectBackgroundRefresh(Span<T> committedStatistics) => false;
 
+    /// <summary>Swaps in a finished, successful background refresh as <see cref="CollectBackgroundRefresh"/> does, but
+    /// keeps a failure for the next <see cref="CollectBackgroundRefresh"/> to report; returns true when one was swapped in.</summary>
+    public virtual bool SwapInFinishedRefresh(Span<T> committedStatistics) => false;
+
     /// <summary>Waits for a background refresh in flight.</summary>
     public virtual void WaitForBackgroundRefresh()
     {

@@ -255,19 +255,36 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
 
     public override void StartBackgroundRefresh(ReadOnlySpan<T> statistics, double damping)
     {
-        var options = KfacInverseOptions.Exact(0);
         for (int i = 0; i < _layouts.Length; i++)
         {
             var b = _layouts[i];
             var worker = _workers[i] ??= new BackgroundInverseWorker<T>(_backend, b.OutputSize, b.InputSize, _context);
             if (!worker.InFlight)
             {
-                worker.Start(G(statistics, i), A(statistics, i), options);
+                worker.Start(G(statistics, i), A(statistics, i), DampingMode.Exact, 0, 0, true);
             }
         }
     }
 
     public override bool CollectBackgroundRefresh(Span<T> committedStatistics)
+    {
+        if (_backgroundError is { } pending)
+        {
+            _backgroundError = null;
+            pending.Throw();
+        }
+
+        bool any = SwapInFinishedRefresh(committedStatistics);
+        if (_backgroundError is { } failed)
+        {
+            _backgroundError = null;
+            failed.Throw();
+        }
+
+        return any;
+    }
+
+    public override bool SwapInFinishedRefresh(Span<T> committedStatistics)
     {
         bool any = false;
         for (int i = 0; i < _workers.Length; i++)
@@ -284,12 +301,6 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
                     InitialiseScalings(i, committedStatistics);
                 }
             }
-        }
-
-        if (_backgroundError is { } failed)
-        {
-            _backgroundError = null;
-            failed.Throw();
         }
 
         return any;

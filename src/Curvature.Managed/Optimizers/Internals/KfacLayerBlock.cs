@@ -189,14 +189,13 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
 
     public override void StartBackgroundRefresh(ReadOnlySpan<T> statistics, double damping)
     {
-        var options = InverseOptions(damping);
         for (int i = 0; i < _layouts.Length; i++)
         {
             var b = _layouts[i];
             var worker = _workers[i] ??= new BackgroundInverseWorker<T>(_backend, b.OutputSize, b.InputSize, _context);
             if (!worker.InFlight)
             {
-                worker.Start(G(statistics, i), A(statistics, i), options);
+                worker.Start(G(statistics, i), A(statistics, i), _dampingMode, damping, _minDamping, true);
             }
         }
     }
@@ -209,6 +208,18 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
             pending.Throw();
         }
 
+        bool any = SwapInFinishedRefresh(committedStatistics);
+        if (_backgroundError is { } failed)
+        {
+            _backgroundError = null;
+            failed.Throw();
+        }
+
+        return any;
+    }
+
+    public override bool SwapInFinishedRefresh(Span<T> committedStatistics)
+    {
         bool any = false;
         for (int i = 0; i < _workers.Length; i++)
         {
@@ -223,12 +234,6 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
                     any = true;
                 }
             }
-        }
-
-        if (_backgroundError is { } failed)
-        {
-            _backgroundError = null;
-            failed.Throw();
         }
 
         return any;
@@ -401,9 +406,6 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
 
         return values;
     }
-
-    private KfacInverseOptions InverseOptions(double damping) =>
-        new() { Damping = damping, Mode = _dampingMode, MinDamping = _minDamping };
 
     private ReadOnlySpan<T> G(ReadOnlySpan<T> statistics, int i) => statistics.Slice(_gOffset[i], _layouts[i].OutputSize * _layouts[i].OutputSize);
 

@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using Curvature.Internals;
 
 namespace Curvature.Backends.Managed.Internals;
 
@@ -38,27 +38,44 @@ internal static unsafe class KernelScratch
     /// <summary>Panel vectors [V | W] and [W | V] of the eigensolver's blocked tridiagonal reduction.</summary>
     public const int EigenReduction = 9;
 
-    private const int SlotCount = 10;
+    /// <summary>Vectors of the divide-and-conquer tridiagonal solver.</summary>
+    public const int DivideConquerVectors = 10;
+
+    /// <summary>Index arrays of the divide-and-conquer tridiagonal solver.</summary>
+    public const int DivideConquerIndices = 11;
+
+    /// <summary>Gathered eigenvector columns of a divide-and-conquer merge.</summary>
+    public const int DivideConquerColumns = 12;
+
+    /// <summary>Secular-equation differences / rank-one eigenvectors of a divide-and-conquer merge.</summary>
+    public const int DivideConquerSecular = 13;
+
+    /// <summary>Eigenvectors of a divide-and-conquer leaf.</summary>
+    public const int DivideConquerLeaf = 14;
+
+    /// <summary>Eigenvalue order of the eigensolver's result.</summary>
+    public const int EigenResultOrder = 15;
+
+    private const int SlotCount = 16;
 
     [ThreadStatic]
-    private static byte[]?[]? t_buffers;
+    private static AlignedBuffer<byte>?[]? t_buffers;
 
     /// <summary>Returns at least <paramref name="count"/> elements of 64-byte aligned scratch for slot <paramref name="slot"/>.
     /// The memory stays valid until the same slot is requested again on this thread with a larger size.</summary>
     public static T* Get<T>(int slot, long count)
         where T : unmanaged
     {
-        var buffers = t_buffers ??= new byte[]?[SlotCount];
-        long bytes = (Math.Max(count, 1) * sizeof(T)) + 64;
+        var buffers = t_buffers ??= new AlignedBuffer<byte>?[SlotCount];
+        long bytes = Math.Max(count, 1) * sizeof(T);
         var buffer = buffers[slot];
         if (buffer is null || buffer.Length < bytes)
         {
             long grown = Math.Max(bytes, buffer is null ? 0 : (long)buffer.Length * 3 / 2);
-            buffer = GC.AllocateUninitializedArray<byte>(checked((int)grown), pinned: true);
+            buffer = new AlignedBuffer<byte>(checked((int)grown));
             buffers[slot] = buffer;
         }
 
-        byte* p = (byte*)Unsafe.AsPointer(ref buffer[0]);
-        return (T*)(((nuint)p + 63) & ~(nuint)63);
+        return (T*)buffer.DangerousGetPointer();
     }
 }

@@ -9,8 +9,9 @@ namespace Curvature.Backends.Managed.Internals;
 /// General matrix product in the Goto/BLIS structure (K. Goto and R. van de Geijn, "Anatomy of high-performance
 /// matrix multiplication", ACM TOMS 34(3), 2008; F. Van Zee and R. van de Geijn, "BLIS", ACM TOMS 41(3), 2015):
 /// B is packed into KC × NC panels of NR-column slivers, A into MC × KC blocks of MR-row slivers (both zero-padded
-/// so edge tiles run the same micro-kernel), and an MR × NR register block of <see cref="Vector256{T}"/>
-/// accumulators (6 × 8 for double, 6 × 16 for float: 12 accumulators) is updated with FMAs.
+/// so edge tiles run the same micro-kernel), and an MR × NR register block of vector accumulators (6 rows × 2
+/// vectors: 12 accumulators, at the widest vector width the machine accelerates, see <see cref="VectorWidth"/>) is
+/// updated with FMAs.
 /// </summary>
 /// <remarks>
 /// Operands are <see cref="StridedMatrix{T}"/> views, so every transpose combination is handled by the packing
@@ -29,7 +30,8 @@ internal static unsafe class PackedGemm
     /// <summary>Work (m·n·k) from which a product is split over threads.</summary>
     private const long ParallelThreshold = 48L * 1024 * 1024;
 
-    private static int NR<T>() => 2 * Vector256<T>.Count;
+    private static int NR<T>()
+        where T : unmanaged => 2 * VectorWidth.Elements<T>();
 
     private static int MC<T>() => typeof(T) == typeof(double) ? 96 : 144;
 
@@ -157,13 +159,21 @@ internal static unsafe class PackedGemm
                 }
 
                 T* ctile = c.Ptr(row0, col0);
-                if (SimdOps.Accelerated)
+                T* ap = apack + (ir * kc), bp = bpack + (jr * kc);
+                switch (VectorWidth.Bits)
                 {
-                    KernelAvx(kEff, apack + (ir * kc), bpack + (jr * kc), ctile, c.RowStride, c.ColStride, alpha, beta, mrr, nrr, tileFill, col0 - row0);
-                }
-                else
-                {
-                    KernelScalar(kEff, apack + (ir * kc), bpack + (jr * kc), ctile, c.RowStride, c.ColStride, alpha, beta, mrr, nrr, tileFill, col0 - row0);
+                    case 512:
+                        Kernel<Wide512<T>, Vector512<T>, T>(kEff, ap, bp, ctile, c.RowStride, c.ColStride, alpha, beta, mrr, nrr, tileFill, col0 - row0);
+                        break;
+                    case 256:
+                        Kernel<Wide256<T>, Vector256<T>, T>(kEff, ap, bp, ctile, c.RowStride, c.ColStride, alpha, beta, mrr, nrr, tileFill, col0 - row0);
+                        break;
+                    case 128:
+                        Kernel<Wide128<T>, Vector128<T>, T>(kEff, ap, bp, ctile, c.RowStride, c.ColStride, alpha, beta, mrr, nrr, tileFill, col0 - row0);
+                        break;
+                    default:
+                        KernelScalar(kEff, ap, bp, ctile, c.RowStride, c.ColStride, alpha, beta, mrr, nrr, tileFill, col0 - row0);
+                        break;
                 }
             }
         }
@@ -233,7 +243,6 @@ internal static unsafe class PackedGemm
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int nr = NR<T>();
-        int w = Vector256<T>.Count;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int nrr = Math.Min(nr, nc - jr);
@@ -244,8 +253,7 @@ internal static unsafe class PackedGemm
                 T* s = b.Ptr(p0, j0 + jr);
                 for (int p = 0; p < kc; p++)
                 {
-                    Vector256.Store(Vector256.Load(s), d);
-                    Vector256.Store(Vector256.Load(s + w), d + w);
+                    CopySliver(s, d, nr);
                     s += rs;
                     d += nr;
                 }
@@ -278,15 +286,47 @@ internal static unsafe class PackedGemm
         }
     }
 
-    /// <summary>The 6 × 2W register-blocked micro-kernel: C tile ← α·(A sliver · B sliver) + β·C tile
-    /// (only mr × nr of it, and only the <c>fill</c> triangle; <c>diagOffset</c> = col0 − row0 of the tile).</summary>
+    /// <summary>Copies one row of a B sliver (nr = two vectors of the active width) with vector loads and stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopySliver<T>(T* s, T* d, int nr)
+        where T : unmanaged
+    {
+        switch (VectorWidth.Bits)
+        {
+            case 512:
+                Vector512.Store(Vector512.Load(s), d);
+                Vector512.Store(Vector512.Load(s + Vector512<T>.Count), d + Vector512<T>.Count);
+                break;
+            case 256:
+                Vector256.Store(Vector256.Load(s), d);
+                Vector256.Store(Vector256.Load(s + Vector256<T>.Count), d + Vector256<T>.Count);
+                break;
+            case 128:
+                Vector128.Store(Vector128.Load(s), d);
+                Vector128.Store(Vector128.Load(s + Vector128<T>.Count), d + Vector128<T>.Count);
+                break;
+            default:
+                for (int j = 0; j < nr; j++)
+                {
+                    d[j] = s[j];
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>The 6 × 2W register-blocked micro-kernel (W = elements per vector of the width TOps): C tile ←
+    /// α·(A sliver · B sliver) + β·C tile (only mr × nr of it, and only the <c>fill</c> triangle; <c>diagOffset</c> =
+    /// col0 − row0 of the tile). Twelve vector accumulators: 12 of 16 registers with AVX2, 12 of 32 with AVX-512/NEON.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KernelAvx<T>(int kc, T* a, T* b, T* c, nint rs, nint cs, T alpha, T beta, int mr, int nr, CFill fill, int diagOffset)
+    private static void Kernel<TOps, TVec, T>(int kc, T* a, T* b, T* c, nint rs, nint cs, T alpha, T beta, int mr, int nr, CFill fill, int diagOffset)
+        where TOps : struct, IVectorOps<TVec, T>
+        where TVec : struct
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int w = Vector256<T>.Count;
-        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        int w = TOps.Count;
+        TVec c00 = TOps.Zero, c01 = TOps.Zero, c10 = TOps.Zero, c11 = TOps.Zero, c20 = TOps.Zero, c21 = TOps.Zero;
+        TVec c30 = TOps.Zero, c31 = TOps.Zero, c40 = TOps.Zero, c41 = TOps.Zero, c50 = TOps.Zero, c51 = TOps.Zero;
         if (Sse.IsSupported && cs == 1)
         {
             // Bring the C tile towards L1 while the FMAs run (its rows are far apart in memory).
@@ -299,99 +339,101 @@ internal static unsafe class PackedGemm
 
         for (int p = 0; p < kc; p++)
         {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + w);
-            var av = Vector256.Create(a[0]);
-            c00 = SimdOps.Fma(av, b0, c00);
-            c01 = SimdOps.Fma(av, b1, c01);
-            av = Vector256.Create(a[1]);
-            c10 = SimdOps.Fma(av, b0, c10);
-            c11 = SimdOps.Fma(av, b1, c11);
-            av = Vector256.Create(a[2]);
-            c20 = SimdOps.Fma(av, b0, c20);
-            c21 = SimdOps.Fma(av, b1, c21);
-            av = Vector256.Create(a[3]);
-            c30 = SimdOps.Fma(av, b0, c30);
-            c31 = SimdOps.Fma(av, b1, c31);
-            av = Vector256.Create(a[4]);
-            c40 = SimdOps.Fma(av, b0, c40);
-            c41 = SimdOps.Fma(av, b1, c41);
-            av = Vector256.Create(a[5]);
-            c50 = SimdOps.Fma(av, b0, c50);
-            c51 = SimdOps.Fma(av, b1, c51);
+            var b0 = TOps.Load(b);
+            var b1 = TOps.Load(b + w);
+            var av = TOps.Broadcast(a[0]);
+            c00 = TOps.MultiplyAdd(av, b0, c00);
+            c01 = TOps.MultiplyAdd(av, b1, c01);
+            av = TOps.Broadcast(a[1]);
+            c10 = TOps.MultiplyAdd(av, b0, c10);
+            c11 = TOps.MultiplyAdd(av, b1, c11);
+            av = TOps.Broadcast(a[2]);
+            c20 = TOps.MultiplyAdd(av, b0, c20);
+            c21 = TOps.MultiplyAdd(av, b1, c21);
+            av = TOps.Broadcast(a[3]);
+            c30 = TOps.MultiplyAdd(av, b0, c30);
+            c31 = TOps.MultiplyAdd(av, b1, c31);
+            av = TOps.Broadcast(a[4]);
+            c40 = TOps.MultiplyAdd(av, b0, c40);
+            c41 = TOps.MultiplyAdd(av, b1, c41);
+            av = TOps.Broadcast(a[5]);
+            c50 = TOps.MultiplyAdd(av, b0, c50);
+            c51 = TOps.MultiplyAdd(av, b1, c51);
             a += MR;
             b += 2 * w;
         }
 
         if (mr == MR && nr == 2 * w && cs == 1 && fill == CFill.Full)
         {
-            var va = Vector256.Create(alpha);
+            var va = TOps.Broadcast(alpha);
             if (T.IsZero(beta))
             {
-                Vector256.Store(va * c00, c);
-                Vector256.Store(va * c01, c + w);
-                Vector256.Store(va * c10, c + rs);
-                Vector256.Store(va * c11, c + rs + w);
-                Vector256.Store(va * c20, c + (2 * rs));
-                Vector256.Store(va * c21, c + (2 * rs) + w);
-                Vector256.Store(va * c30, c + (3 * rs));
-                Vector256.Store(va * c31, c + (3 * rs) + w);
-                Vector256.Store(va * c40, c + (4 * rs));
-                Vector256.Store(va * c41, c + (4 * rs) + w);
-                Vector256.Store(va * c50, c + (5 * rs));
-                Vector256.Store(va * c51, c + (5 * rs) + w);
+                TOps.Store(TOps.Multiply(va, c00), c);
+                TOps.Store(TOps.Multiply(va, c01), c + w);
+                TOps.Store(TOps.Multiply(va, c10), c + rs);
+                TOps.Store(TOps.Multiply(va, c11), c + rs + w);
+                TOps.Store(TOps.Multiply(va, c20), c + (2 * rs));
+                TOps.Store(TOps.Multiply(va, c21), c + (2 * rs) + w);
+                TOps.Store(TOps.Multiply(va, c30), c + (3 * rs));
+                TOps.Store(TOps.Multiply(va, c31), c + (3 * rs) + w);
+                TOps.Store(TOps.Multiply(va, c40), c + (4 * rs));
+                TOps.Store(TOps.Multiply(va, c41), c + (4 * rs) + w);
+                TOps.Store(TOps.Multiply(va, c50), c + (5 * rs));
+                TOps.Store(TOps.Multiply(va, c51), c + (5 * rs) + w);
             }
             else
             {
-                var vb = Vector256.Create(beta);
-                Update(c, va, vb, c00);
-                Update(c + w, va, vb, c01);
-                Update(c + rs, va, vb, c10);
-                Update(c + rs + w, va, vb, c11);
-                Update(c + (2 * rs), va, vb, c20);
-                Update(c + (2 * rs) + w, va, vb, c21);
-                Update(c + (3 * rs), va, vb, c30);
-                Update(c + (3 * rs) + w, va, vb, c31);
-                Update(c + (4 * rs), va, vb, c40);
-                Update(c + (4 * rs) + w, va, vb, c41);
-                Update(c + (5 * rs), va, vb, c50);
-                Update(c + (5 * rs) + w, va, vb, c51);
+                var vb = TOps.Broadcast(beta);
+                Update<TOps, TVec, T>(c, va, vb, c00);
+                Update<TOps, TVec, T>(c + w, va, vb, c01);
+                Update<TOps, TVec, T>(c + rs, va, vb, c10);
+                Update<TOps, TVec, T>(c + rs + w, va, vb, c11);
+                Update<TOps, TVec, T>(c + (2 * rs), va, vb, c20);
+                Update<TOps, TVec, T>(c + (2 * rs) + w, va, vb, c21);
+                Update<TOps, TVec, T>(c + (3 * rs), va, vb, c30);
+                Update<TOps, TVec, T>(c + (3 * rs) + w, va, vb, c31);
+                Update<TOps, TVec, T>(c + (4 * rs), va, vb, c40);
+                Update<TOps, TVec, T>(c + (4 * rs) + w, va, vb, c41);
+                Update<TOps, TVec, T>(c + (5 * rs), va, vb, c50);
+                Update<TOps, TVec, T>(c + (5 * rs) + w, va, vb, c51);
             }
 
             return;
         }
 
         int ldt = 2 * w;
-        T* tile = stackalloc T[MR * 2 * Vector256<T>.Count];
-        Vector256.Store(c00, tile);
-        Vector256.Store(c01, tile + w);
-        Vector256.Store(c10, tile + ldt);
-        Vector256.Store(c11, tile + ldt + w);
-        Vector256.Store(c20, tile + (2 * ldt));
-        Vector256.Store(c21, tile + (2 * ldt) + w);
-        Vector256.Store(c30, tile + (3 * ldt));
-        Vector256.Store(c31, tile + (3 * ldt) + w);
-        Vector256.Store(c40, tile + (4 * ldt));
-        Vector256.Store(c41, tile + (4 * ldt) + w);
-        Vector256.Store(c50, tile + (5 * ldt));
-        Vector256.Store(c51, tile + (5 * ldt) + w);
+        T* tile = stackalloc T[MR * 2 * 64 / sizeof(T)];
+        TOps.Store(c00, tile);
+        TOps.Store(c01, tile + w);
+        TOps.Store(c10, tile + ldt);
+        TOps.Store(c11, tile + ldt + w);
+        TOps.Store(c20, tile + (2 * ldt));
+        TOps.Store(c21, tile + (2 * ldt) + w);
+        TOps.Store(c30, tile + (3 * ldt));
+        TOps.Store(c31, tile + (3 * ldt) + w);
+        TOps.Store(c40, tile + (4 * ldt));
+        TOps.Store(c41, tile + (4 * ldt) + w);
+        TOps.Store(c50, tile + (5 * ldt));
+        TOps.Store(c51, tile + (5 * ldt) + w);
         StoreTile(tile, ldt, c, rs, cs, alpha, beta, mr, nr, fill, diagOffset);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Update<T>(T* c, Vector256<T> alpha, Vector256<T> beta, Vector256<T> acc)
+    private static void Update<TOps, TVec, T>(T* c, TVec alpha, TVec beta, TVec acc)
+        where TOps : struct, IVectorOps<TVec, T>
+        where TVec : struct
         where T : unmanaged
     {
-        Vector256.Store(SimdOps.Fma(alpha, acc, beta * Vector256.Load(c)), c);
+        TOps.Store(TOps.MultiplyAdd(alpha, acc, TOps.Multiply(beta, TOps.Load(c))), c);
     }
 
-    /// <summary>Scalar micro-kernel used when AVX2/FMA are not available (same packing and semantics).</summary>
+    /// <summary>Scalar micro-kernel used when no vector width is accelerated (same packing and semantics).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KernelScalar<T>(int kc, T* a, T* b, T* c, nint rs, nint cs, T alpha, T beta, int mr, int nr, CFill fill, int diagOffset)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int ldt = NR<T>();
-        T* tile = stackalloc T[MR * 2 * Vector256<T>.Count];
+        T* tile = stackalloc T[MR * 2 * 64 / sizeof(T)];
         for (int i = 0; i < MR * ldt; i++)
         {
             tile[i] = T.Zero;

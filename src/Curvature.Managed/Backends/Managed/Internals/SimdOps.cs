@@ -1,60 +1,108 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using X86Fma = System.Runtime.Intrinsics.X86.Fma;
 
 namespace Curvature.Backends.Managed.Internals;
 
-/// <summary>Small vector helpers shared by the managed kernels (AVX2 + FMA when available, scalar otherwise).</summary>
+/// <summary>
+/// Small vector helpers shared by the managed kernels, at the register width of <see cref="VectorWidth"/> (512, 256
+/// or 128 bits, chosen at run time), scalar where no width is accelerated.
+/// </summary>
 internal static unsafe class SimdOps
 {
-    /// <summary>True when the 256-bit FMA micro-kernels can run.</summary>
-    public static readonly bool Accelerated = X86Fma.IsSupported && Vector256.IsHardwareAccelerated;
-
-    /// <summary><c>x·y + acc</c> with one rounding (vfmadd).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<T> Fma<T>(Vector256<T> x, Vector256<T> y, Vector256<T> acc)
-    {
-        if (typeof(T) == typeof(double))
-        {
-            return X86Fma.MultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
-        }
-
-        return X86Fma.MultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
-    }
-
-    /// <summary><c>acc − x·y</c> with one rounding (vfnmadd).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<T> Fnma<T>(Vector256<T> x, Vector256<T> y, Vector256<T> acc)
-    {
-        if (typeof(T) == typeof(double))
-        {
-            return X86Fma.MultiplyAddNegated(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
-        }
-
-        return X86Fma.MultiplyAddNegated(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
-    }
+    /// <summary>True when vector kernels run (any accelerated width).</summary>
+    public static bool Accelerated => VectorWidth.Bits != 0;
 
     /// <summary><c>y[i] += alpha·x[i]</c> for <paramref name="length"/> contiguous elements.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Axpy<T>(T* y, T* x, T alpha, int length)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int i = 0;
-        if (Accelerated)
+        switch (VectorWidth.Bits)
         {
-            int w = Vector256<T>.Count;
-            var va = Vector256.Create(alpha);
-            for (; i <= length - (2 * w); i += 2 * w)
-            {
-                Vector256.Store(Fma(va, Vector256.Load(x + i), Vector256.Load(y + i)), y + i);
-                Vector256.Store(Fma(va, Vector256.Load(x + i + w), Vector256.Load(y + i + w)), y + i + w);
-            }
+            case 512:
+                Axpy<Wide512<T>, Vector512<T>, T>(y, x, alpha, length);
+                break;
+            case 256:
+                Axpy<Wide256<T>, Vector256<T>, T>(y, x, alpha, length);
+                break;
+            case 128:
+                Axpy<Wide128<T>, Vector128<T>, T>(y, x, alpha, length);
+                break;
+            default:
+                for (int i = 0; i < length; i++)
+                {
+                    y[i] += alpha * x[i];
+                }
 
-            for (; i <= length - w; i += w)
-            {
-                Vector256.Store(Fma(va, Vector256.Load(x + i), Vector256.Load(y + i)), y + i);
-            }
+                break;
+        }
+    }
+
+    /// <summary>Dot product of two contiguous vectors.</summary>
+    public static T Dot<T>(T* x, T* y, int length)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (VectorWidth.Bits)
+        {
+            case 512:
+                return Dot<Wide512<T>, Vector512<T>, T>(x, y, length);
+            case 256:
+                return Dot<Wide256<T>, Vector256<T>, T>(x, y, length);
+            case 128:
+                return Dot<Wide128<T>, Vector128<T>, T>(x, y, length);
+            default:
+                T sum = T.Zero;
+                for (int i = 0; i < length; i++)
+                {
+                    sum += x[i] * y[i];
+                }
+
+                return sum;
+        }
+    }
+
+    /// <summary><c>y[i] /= d</c> for <paramref name="length"/> contiguous elements.</summary>
+    public static void Divide<T>(T* y, T d, int length)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (VectorWidth.Bits)
+        {
+            case 512:
+                Divide<Wide512<T>, Vector512<T>, T>(y, d, length);
+                break;
+            case 256:
+                Divide<Wide256<T>, Vector256<T>, T>(y, d, length);
+                break;
+            case 128:
+                Divide<Wide128<T>, Vector128<T>, T>(y, d, length);
+                break;
+            default:
+                for (int i = 0; i < length; i++)
+                {
+                    y[i] /= d;
+                }
+
+                break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Axpy<TOps, TVec, T>(T* y, T* x, T alpha, int length)
+        where TOps : struct, IVectorOps<TVec, T>
+        where TVec : struct
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0, w = TOps.Count;
+        var va = TOps.Broadcast(alpha);
+        for (; i <= length - (2 * w); i += 2 * w)
+        {
+            TOps.Store(TOps.MultiplyAdd(va, TOps.Load(x + i), TOps.Load(y + i)), y + i);
+            TOps.Store(TOps.MultiplyAdd(va, TOps.Load(x + i + w), TOps.Load(y + i + w)), y + i + w);
+        }
+
+        for (; i <= length - w; i += w)
+        {
+            TOps.Store(TOps.MultiplyAdd(va, TOps.Load(x + i), TOps.Load(y + i)), y + i);
         }
 
         for (; i < length; i++)
@@ -63,32 +111,27 @@ internal static unsafe class SimdOps
         }
     }
 
-    /// <summary>Dot product of two contiguous vectors.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static T Dot<T>(T* x, T* y, int length)
+    private static T Dot<TOps, TVec, T>(T* x, T* y, int length)
+        where TOps : struct, IVectorOps<TVec, T>
+        where TVec : struct
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int i = 0;
-        T sum = T.Zero;
-        if (Accelerated)
+        int i = 0, w = TOps.Count;
+        var s0 = TOps.Zero;
+        var s1 = TOps.Zero;
+        for (; i <= length - (2 * w); i += 2 * w)
         {
-            int w = Vector256<T>.Count;
-            var s0 = Vector256<T>.Zero;
-            var s1 = Vector256<T>.Zero;
-            for (; i <= length - (2 * w); i += 2 * w)
-            {
-                s0 = Fma(Vector256.Load(x + i), Vector256.Load(y + i), s0);
-                s1 = Fma(Vector256.Load(x + i + w), Vector256.Load(y + i + w), s1);
-            }
-
-            for (; i <= length - w; i += w)
-            {
-                s0 = Fma(Vector256.Load(x + i), Vector256.Load(y + i), s0);
-            }
-
-            sum = Vector256.Sum(s0 + s1);
+            s0 = TOps.MultiplyAdd(TOps.Load(x + i), TOps.Load(y + i), s0);
+            s1 = TOps.MultiplyAdd(TOps.Load(x + i + w), TOps.Load(y + i + w), s1);
         }
 
+        for (; i <= length - w; i += w)
+        {
+            s0 = TOps.MultiplyAdd(TOps.Load(x + i), TOps.Load(y + i), s0);
+        }
+
+        T sum = TOps.Sum(TOps.Add(s0, s1));
         for (; i < length; i++)
         {
             sum += x[i] * y[i];
@@ -97,20 +140,17 @@ internal static unsafe class SimdOps
         return sum;
     }
 
-    /// <summary><c>y[i] /= d</c> for <paramref name="length"/> contiguous elements.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Divide<T>(T* y, T d, int length)
+    private static void Divide<TOps, TVec, T>(T* y, T d, int length)
+        where TOps : struct, IVectorOps<TVec, T>
+        where TVec : struct
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int i = 0;
-        if (Accelerated)
+        int i = 0, w = TOps.Count;
+        var vd = TOps.Broadcast(d);
+        for (; i <= length - w; i += w)
         {
-            int w = Vector256<T>.Count;
-            var vd = Vector256.Create(d);
-            for (; i <= length - w; i += w)
-            {
-                Vector256.Store(Vector256.Load(y + i) / vd, y + i);
-            }
+            TOps.Store(TOps.Divide(TOps.Load(y + i), vd), y + i);
         }
 
         for (; i < length; i++)

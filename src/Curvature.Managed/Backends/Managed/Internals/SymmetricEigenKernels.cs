@@ -53,6 +53,22 @@ internal static unsafe class SymmetricEigenKernels
             }
         }
 
+        // Like LAPACK ?syevd: bring the matrix into the range where the reduction and the iteration neither overflow
+        // nor underflow (max |a_ij| within [√(safmin/ε), √(1/(safmin/ε))]); scaling by a power of two is exact, and
+        // the eigenvalues are scaled back at the end. Matrices already in that range are not touched.
+        int exponent = SafeRangeExponent(a);
+        if (exponent != 0)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                T* row = a.Ptr(i, 0);
+                for (int j = i; j < n; j++)
+                {
+                    row[j] = T.ScaleB(row[j], exponent);
+                }
+            }
+        }
+
         T* work = KernelScratch.Get<T>(KernelScratch.EigenWork, 5L * n);
         T* d = work;
         T* e = d + n;
@@ -65,62 +81,82 @@ internal static unsafe class SymmetricEigenKernels
         int start = n >= BlockedReductionMinOrder ? TridiagonalizeBlocked(a, d, e, tau, buffer0) : 0;
         Tridiagonalize(a, start, d, e, tau, buffer0, buffer1);
 
-        for (int i = 0; i < n; i++)
-        {
-            T* row = z.Ptr(i, 0);
-            new Span<T>(row, n).Clear();
-            row[i] = T.One;
-        }
-
-        long capacity = (long)RotationBatchFactor * n;
-        T* rotations = KernelScratch.Get<T>(KernelScratch.EigenRotations, 2 * (capacity + n));
-        int* sweeps = KernelScratch.Get<int>(KernelScratch.EigenOrder, Math.Max(n, 2 * MaxBatchSweeps));
-        int info = TridiagonalQl(d, e, n, z, rotations, rotations + capacity + n, (int)capacity, sweeps);
-
+        // Eigenpairs of the tridiagonal matrix: z's columns, d by column, order = ascending columns.
+        int* order = KernelScratch.Get<int>(KernelScratch.EigenResultOrder, n);
+        int info = TridiagonalDivideAndConquer.Solve(d, e, n, z, order);
         if (info != 0)
         {
             return info;
         }
 
-        BackTransform(a, tau, z);
-
-        // Sort ascending (selection sort on indices: O(n²), negligible next to O(n³)), then write the eigenvectors
-        // as columns of a: a[r, j] = z[perm[j], r].
-        int* order = KernelScratch.Get<int>(KernelScratch.EigenOrder, n);
-        for (int i = 0; i < n; i++)
-        {
-            order[i] = i;
-        }
-
-        for (int i = 0; i < n - 1; i++)
-        {
-            int best = i;
-            for (int j = i + 1; j < n; j++)
-            {
-                if (d[order[j]] < d[order[best]])
-                {
-                    best = j;
-                }
-            }
-
-            (order[i], order[best]) = (order[best], order[i]);
-        }
-
+        // Eigenvectors of A = Q·z (Q = H₀⋯H_{n−3}), then written into a in ascending order of the eigenvalues.
+        ApplyReflectorsFromLeft(a, tau, z);
         for (int j = 0; j < n; j++)
         {
-            eigenvalues[j] = d[order[j]];
+            eigenvalues[j] = T.ScaleB(d[order[j]], -exponent);
         }
 
         for (int r = 0; r < n; r++)
         {
             T* dst = a.Ptr(r, 0);
+            T* src = z.Ptr(r, 0);
             for (int j = 0; j < n; j++)
             {
-                dst[j] = z[order[j], r];
+                dst[j] = src[order[j]];
             }
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Implicit QL on the tridiagonal (d, e) of order n (e destroyed), with the rotations accumulated into the rows of
+    /// <paramref name="z"/> (unit column stride; eigenvectors end up as its rows, eigenvalues unsorted in d).
+    /// Returns 0, or info = l + 1 for the first eigenvalue index l that did not converge.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int TridiagonalQlWithVectors<T>(T* d, T* e, int n, StridedMatrix<T> z)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        long capacity = (long)RotationBatchFactor * n;
+        T* rotations = KernelScratch.Get<T>(KernelScratch.EigenRotations, 2 * (capacity + n));
+        int* sweeps = KernelScratch.Get<int>(KernelScratch.EigenOrder, Math.Max(n, 2 * MaxBatchSweeps));
+        return TridiagonalQl(d, e, n, z, rotations, rotations + capacity + n, (int)capacity, sweeps);
+    }
+
+    /// <summary>
+    /// The power of two k that brings max |a_ij| of the upper triangle into [rmin, rmax] with rmin = √(safmin/ε),
+    /// rmax = 1/rmin (LAPACK ?syev/?syevd's bounds), or 0 when it is already there (or the matrix is zero).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int SafeRangeExponent<T>(StridedMatrix<T> a)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = a.Rows;
+        T norm = T.Zero;
+        for (int i = 0; i < n; i++)
+        {
+            T* row = a.Ptr(i, 0);
+            for (int j = i; j < n; j++)
+            {
+                norm = T.Max(norm, T.Abs(row[j]));
+            }
+        }
+
+        // safmin/ε: 2⁻¹⁰²²/2⁻⁵³ (double), 2⁻¹²⁶/2⁻²⁴ (float); rmin is its square root, rmax = 1/rmin.
+        int rminExponent = typeof(T) == typeof(double) ? -(1022 - 53) / 2 : -(126 - 24) / 2;
+        if (T.IsZero(norm))
+        {
+            return 0;
+        }
+
+        int e = T.ILogB(norm);
+        if (e < rminExponent)
+        {
+            return rminExponent - e;
+        }
+
+        return e > -rminExponent ? -rminExponent - e : 0;
     }
 
     /// <summary>Order from which the reduction is blocked (below it the unblocked one-pass form is faster).</summary>
@@ -344,21 +380,43 @@ internal static unsafe class SymmetricEigenKernels
     }
 
     /// <summary>row[c] −= xr·w[c] + wr·x[c] for c &lt; len.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rank2<T>(T* row, T* x, T* w, T xr, T wr, int len)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int c = 0;
-        if (SimdOps.Accelerated)
+        switch (VectorWidth.Bits)
         {
-            int vw = Vector256<T>.Count;
-            var vx = Vector256.Create(xr);
-            var vwr = Vector256.Create(wr);
-            for (; c <= len - vw; c += vw)
-            {
-                var v = SimdOps.Fnma(vx, Vector256.Load(w + c), Vector256.Load(row + c));
-                Vector256.Store(SimdOps.Fnma(vwr, Vector256.Load(x + c), v), row + c);
-            }
+            case 512:
+                Rank2<Wide512<T>, Vector512<T>, T>(row, x, w, xr, wr, len);
+                break;
+            case 256:
+                Rank2<Wide256<T>, Vector256<T>, T>(row, x, w, xr, wr, len);
+                break;
+            case 128:
+                Rank2<Wide128<T>, Vector128<T>, T>(row, x, w, xr, wr, len);
+                break;
+            default:
+                for (int c = 0; c < len; c++)
+                {
+                    row[c] -= (xr * w[c]) + (wr * x[c]);
+                }
+
+                break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rank2<TOps, TVec, T>(T* row, T* x, T* w, T xr, T wr, int len)
+        where TOps : struct, IVectorOps<TVec, T>
+        where TVec : struct
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int c = 0, vw = TOps.Count;
+        var vx = TOps.Broadcast(xr);
+        var vwr = TOps.Broadcast(wr);
+        for (; c <= len - vw; c += vw)
+        {
+            var v = TOps.MultiplyAddNegated(vx, TOps.Load(w + c), TOps.Load(row + c));
+            TOps.Store(TOps.MultiplyAddNegated(vwr, TOps.Load(x + c), v), row + c);
         }
 
         for (; c < len; c++)
@@ -372,47 +430,69 @@ internal static unsafe class SymmetricEigenKernels
     /// not null, row[c] −= xr·w[c] + wr·x[c]; then p[c] += row[c]·v[0] for c ≥ 1 (the symmetric contribution) and the
     /// return value is Σ row[c]·v[c].
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T SymmetricRank2Dot<T>(T* row, T* x, T* w, T xr, T wr, T* v, T* p, int len)
+        where T : unmanaged, IFloatingPointIeee754<T> => VectorWidth.Bits switch
+        {
+            512 => SymmetricRank2Dot<Wide512<T>, Vector512<T>, T>(row, x, w, xr, wr, v, p, len),
+            256 => SymmetricRank2Dot<Wide256<T>, Vector256<T>, T>(row, x, w, xr, wr, v, p, len),
+            128 => SymmetricRank2Dot<Wide128<T>, Vector128<T>, T>(row, x, w, xr, wr, v, p, len),
+            _ => SymmetricRank2DotScalar(row, x, w, xr, wr, v, p, len, 1, DiagonalTerm<T>(row, x, w, xr, wr, v)),
+        };
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static T SymmetricRank2Dot<TOps, TVec, T>(T* row, T* x, T* w, T xr, T wr, T* v, T* p, int len)
+        where TOps : struct, IVectorOps<TVec, T>
+        where TVec : struct
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool update = x != null;
-        T d0 = update ? row[0] - ((xr * w[0]) + (wr * x[0])) : row[0];
-        row[0] = d0;
+        T sum = DiagonalTerm<T>(row, x, w, xr, wr, v);
         T vr = v[0];
-        T sum = d0 * vr;
-        int c = 1;
-        if (SimdOps.Accelerated)
+        int c = 1, vw = TOps.Count;
+        var vx = TOps.Broadcast(xr);
+        var vwr = TOps.Broadcast(wr);
+        var vvr = TOps.Broadcast(vr);
+        var acc0 = TOps.Zero;
+        var acc1 = TOps.Zero;
+        for (; c <= len - (2 * vw); c += 2 * vw)
         {
-            int vw = Vector256<T>.Count;
-            var vx = Vector256.Create(xr);
-            var vwr = Vector256.Create(wr);
-            var vvr = Vector256.Create(vr);
-            var acc0 = Vector256<T>.Zero;
-            var acc1 = Vector256<T>.Zero;
-            for (; c <= len - (2 * vw); c += 2 * vw)
+            var r0 = TOps.Load(row + c);
+            var r1 = TOps.Load(row + c + vw);
+            if (update)
             {
-                var r0 = Vector256.Load(row + c);
-                var r1 = Vector256.Load(row + c + vw);
-                if (update)
-                {
-                    r0 = SimdOps.Fnma(vx, Vector256.Load(w + c), r0);
-                    r1 = SimdOps.Fnma(vx, Vector256.Load(w + c + vw), r1);
-                    r0 = SimdOps.Fnma(vwr, Vector256.Load(x + c), r0);
-                    r1 = SimdOps.Fnma(vwr, Vector256.Load(x + c + vw), r1);
-                    Vector256.Store(r0, row + c);
-                    Vector256.Store(r1, row + c + vw);
-                }
-
-                acc0 = SimdOps.Fma(r0, Vector256.Load(v + c), acc0);
-                acc1 = SimdOps.Fma(r1, Vector256.Load(v + c + vw), acc1);
-                Vector256.Store(SimdOps.Fma(r0, vvr, Vector256.Load(p + c)), p + c);
-                Vector256.Store(SimdOps.Fma(r1, vvr, Vector256.Load(p + c + vw)), p + c + vw);
+                r0 = TOps.MultiplyAddNegated(vx, TOps.Load(w + c), r0);
+                r1 = TOps.MultiplyAddNegated(vx, TOps.Load(w + c + vw), r1);
+                r0 = TOps.MultiplyAddNegated(vwr, TOps.Load(x + c), r0);
+                r1 = TOps.MultiplyAddNegated(vwr, TOps.Load(x + c + vw), r1);
+                TOps.Store(r0, row + c);
+                TOps.Store(r1, row + c + vw);
             }
 
-            sum += Vector256.Sum(acc0 + acc1);
+            acc0 = TOps.MultiplyAdd(r0, TOps.Load(v + c), acc0);
+            acc1 = TOps.MultiplyAdd(r1, TOps.Load(v + c + vw), acc1);
+            TOps.Store(TOps.MultiplyAdd(r0, vvr, TOps.Load(p + c)), p + c);
+            TOps.Store(TOps.MultiplyAdd(r1, vvr, TOps.Load(p + c + vw)), p + c + vw);
         }
 
+        sum += TOps.Sum(TOps.Add(acc0, acc1));
+        return SymmetricRank2DotScalar(row, x, w, xr, wr, v, p, len, c, sum);
+    }
+
+    /// <summary>The diagonal element of <see cref="SymmetricRank2Dot{T}"/>: updated, stored, and its term of the sum.</summary>
+    private static T DiagonalTerm<T>(T* row, T* x, T* w, T xr, T wr, T* v)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T d0 = x != null ? row[0] - ((xr * w[0]) + (wr * x[0])) : row[0];
+        row[0] = d0;
+        return d0 * v[0];
+    }
+
+    /// <summary>Elements from <paramref name="c"/> on of <see cref="SymmetricRank2Dot{T}"/>, added to <paramref name="sum"/>.</summary>
+    private static T SymmetricRank2DotScalar<T>(T* row, T* x, T* w, T xr, T wr, T* v, T* p, int len, int c, T sum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool update = x != null;
+        T vr = v[0];
         for (; c < len; c++)
         {
             T r = update ? row[c] - ((xr * w[c]) + (wr * x[c])) : row[c];
@@ -571,7 +651,7 @@ internal static unsafe class SymmetricEigenKernels
         int n = z.Cols;
         nint rs = z.RowStride;
         int col = 0;
-        if (SimdOps.Accelerated)
+        if (VectorWidth.Bits >= 256)
         {
             // Eight independent vector chains hide the latency of the carried row (multiply + FMA per rotation).
             int w = Vector256<T>.Count;
@@ -650,21 +730,22 @@ internal static unsafe class SymmetricEigenKernels
         where T : unmanaged
     {
         var x = Vector256.Load(next);
-        Vector256.Store(SimdOps.Fma(s, x, c * carry), done);
-        carry = SimdOps.Fnma(s, carry, c * x);
+        Vector256.Store(Wide256<T>.MultiplyAdd(s, x, c * carry), done);
+        carry = Wide256<T>.MultiplyAddNegated(s, carry, c * x);
     }
 
     /// <summary>Reflectors per block of the compact-WY back-transformation.</summary>
     private const int WyBlock = 64;
 
     /// <summary>
-    /// Rows of z (eigenvectors of the tridiagonal matrix, as rows) ← rows of (Q·Zᵀᵀ)ᵀ = z·Qᵀ with Q = H₀·H₁⋯H_{n−3}.
-    /// Reflectors are applied in blocks of <see cref="WyBlock"/> in compact WY form P = I − Y·T·Yᵀ (Schreiber and
-    /// Van Loan, SIAM J. Sci. Stat. Comput. 10(1), 1989; LAPACK <c>dlarft</c>/<c>dlarfb</c>): z ← z − ((z·Y)·Tᵀ)·Yᵀ,
-    /// two GEMMs per block.
+    /// z ← Q·z with Q = H₀·H₁⋯H_{n−3} (the reduction's reflectors: vᵢ in a[i, i+1 ..] with vᵢ[0] = 1, τᵢ in tau), so
+    /// the eigenvectors of the tridiagonal matrix (columns of z) become those of A. Reflectors are applied in blocks of
+    /// <see cref="WyBlock"/>, last block first, in compact WY form P = I − Y·T·Yᵀ (Schreiber and Van Loan, SIAM J. Sci.
+    /// Stat. Comput. 10(1), 1989; LAPACK <c>dlarft</c>/<c>dlarfb</c>): z ← z − Y·(T·(Yᵀ·z)), two GEMMs per block on
+    /// contiguous rows of z.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BackTransform<T>(StridedMatrix<T> a, T* tau, StridedMatrix<T> z)
+    private static void ApplyReflectorsFromLeft<T>(StridedMatrix<T> a, T* tau, StridedMatrix<T> z)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = a.Rows;
@@ -716,26 +797,26 @@ internal static unsafe class SymmetricEigenKernels
                 tm[q, q] = tq;
             }
 
-            // W = z[:, j+1:]·Y; W ← W·Tᵀ; z[:, j+1:] −= W·Yᵀ.
-            var zs = z.Slice(0, j + 1, n, len);
-            var w = StridedMatrix<T>.RowMajor(wData, n, nb, nb);
-            PackedGemm.Multiply(zs, yt.Transposed, w, T.One, T.Zero);
-            for (int r = 0; r < n; r++)
+            // W = Yᵀ·z[j+1:, :]; W ← T·W (row q from rows q.. of the old W); z[j+1:, :] −= Y·W.
+            var zs = z.Slice(j + 1, 0, len, n);
+            var w = StridedMatrix<T>.RowMajor(wData, nb, n, n);
+            PackedGemm.Multiply(yt, zs, w, T.One, T.Zero);
+            for (int q = 0; q < nb; q++)
             {
-                T* wr = w.Ptr(r, 0);
-                for (int q = 0; q < nb; q++)
+                T* wq = w.Ptr(q, 0);
+                T tqq = tm[q, q];
+                for (int c = 0; c < n; c++)
                 {
-                    T sum = T.Zero;
-                    for (int p = q; p < nb; p++)
-                    {
-                        sum += tm[q, p] * wr[p];
-                    }
+                    wq[c] *= tqq;
+                }
 
-                    wr[q] = sum;
+                for (int p = q + 1; p < nb; p++)
+                {
+                    SimdOps.Axpy(wq, w.Ptr(p, 0), tm[q, p], n);
                 }
             }
 
-            PackedGemm.Multiply(w, yt, zs, -T.One, T.One);
+            PackedGemm.Multiply(yt.Transposed, w, zs, -T.One, T.One);
         }
     }
 
@@ -753,11 +834,41 @@ internal static unsafe class SymmetricEigenKernels
         if (!T.IsZero(xnorm))
         {
             beta = -T.CopySign(T.Hypot(alpha, xnorm), alpha);
+
+            // LAPACK ?larfg: when β is below the safe minimum (subnormal columns), 1/(α − β) would overflow; scale x
+            // up by 1/safmin (exactly, a power of two) until β is safe, then scale β back (v and τ do not change).
+            T safeMinimum = SafeMinimum<T>();
+            int rescaled = 0;
+            if (T.Abs(beta) < safeMinimum)
+            {
+                T up = T.One / safeMinimum;
+                do
+                {
+                    rescaled++;
+                    for (int q = 1; q < len; q++)
+                    {
+                        x[q] *= up;
+                    }
+
+                    beta *= up;
+                    alpha *= up;
+                }
+                while (T.Abs(beta) < safeMinimum && rescaled < 20);
+
+                xnorm = Norm2(x + 1, len - 1);
+                beta = -T.CopySign(T.Hypot(alpha, xnorm), alpha);
+            }
+
             t = (beta - alpha) / beta;
             T scale = T.One / (alpha - beta);
             for (int q = 1; q < len; q++)
             {
                 x[q] *= scale;
+            }
+
+            for (int k = 0; k < rescaled; k++)
+            {
+                beta *= safeMinimum;
             }
         }
 
@@ -781,16 +892,21 @@ internal static unsafe class SymmetricEigenKernels
             return scale;
         }
 
+        // Dividing (not multiplying by 1/scale) keeps a subnormal scale from overflowing the reciprocal.
         T sum = T.Zero;
-        T inv = T.One / scale;
         for (int i = 0; i < length; i++)
         {
-            T v = x[i] * inv;
+            T v = x[i] / scale;
             sum += v * v;
         }
 
         return scale * T.Sqrt(sum);
     }
+
+    /// <summary>LAPACK's safmin/ε: the smallest value whose reciprocal (times ε) does not overflow.</summary>
+    private static T SafeMinimum<T>()
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        typeof(T) == typeof(double) ? T.CreateTruncating(Math.ScaleB(1.0, -1022 + 53)) : T.CreateTruncating(MathF.ScaleB(1.0f, -126 + 24));
 
     private static T Hypot<T>(T x, T y)
         where T : unmanaged, IFloatingPointIeee754<T> => T.Hypot(x, y);

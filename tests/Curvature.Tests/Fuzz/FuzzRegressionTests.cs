@@ -1,0 +1,97 @@
+using CommunityToolkit.HighPerformance;
+using Curvature.Models;
+using Curvature.BlockFisher;
+using Curvature.BranchFactored;
+using Curvature.Kfac;
+using Curvature.Tests.TestKit;
+using Xunit;
+
+namespace Curvature.Tests.Fuzz;
+
+/// <summary>Defects the fuzz suite found, pinned as plain tests.</summary>
+public class FuzzRegressionTests
+{
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void BranchFactored_StepWhoseDirectionOverflows_IsRejected_StateUnchanged(string backend)
+    {
+        var options = new BranchFactoredOptions { Damping = 1e-9, Seed = 4 };
+        var pre = new BranchFactoredPreconditioner<double>(options, backend: TestBackends.Get(backend));
+        var branches = new double[,] { { 1, 2 }, { 1, 1 }, { 1, -1 } }; // state 0 has no variance: C⁻¹ amplifies it by 1e9
+        pre.Step([1.0, 2.0, 3.0], [0.1, 0.2, 0.3], new ReadOnlySpan2D<double>(branches), new double[3]);
+        var saved = FuzzKit.Saved(pre.Save);
+        var state = pre.State;
+        var projection = pre.LastProjection.ToArray();
+
+        // Finite input whose preconditioned direction overflows: used to commit an infinite norm that Load then refused.
+        Assert.Throws<ArgumentException>(() => pre.Step([1.0, 2.0, 3.0], [1e306, 1e306, 1e306], new ReadOnlySpan2D<double>(branches), new double[3]));
+        Assert.Equal(state, pre.State);
+        Assert.Equal(projection, pre.LastProjection.ToArray());
+        Assert.Equal(saved, FuzzKit.Saved(pre.Save));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void BranchFactored_SamplesWhoseCovarianceCouldOverflow_AreRejectedOnEveryBackend(string backend)
+    {
+        var pre = new BranchFactoredPreconditioner<double>(backend: TestBackends.Get(backend));
+        var branches = new double[,] { { 1e154, -3e153, 1 }, { -2e154, 1e154, 0 } };
+        var e = Assert.Throws<ArgumentException>(() => pre.Step([1.0, 2.0], [0.5, 0.5], new ReadOnlySpan2D<double>(branches), new double[2]));
+        Assert.Equal("branches", e.ParamName);
+        Assert.Equal(0, pre.State.Steps);
+    }
+
+    [Fact]
+    public void BranchFactored_SaveLoadSave_IsByteIdentical_WithAConsumedGaussianSpare()
+    {
+        // n·D = 5 Gaussians per step: the second step consumes the spare of the first, leaving a stale value behind.
+        var options = new BranchFactoredOptions { Projection = ProjectionMode.FreshEachStep, Damping = 1e-2, Seed = 9 };
+        var pre = new BranchFactoredPreconditioner<double>(options);
+        var branches = new double[,] { { 1, 2, 0, 1, 3 }, { 0, 1, 1, -1, 2 } };
+        pre.Step([1.0], [0.5], new ReadOnlySpan2D<double>(branches), new double[1]);
+        pre.Step([1.0], [0.5], new ReadOnlySpan2D<double>(branches), new double[1]);
+        byte[] saved = FuzzKit.Saved(pre.Save);
+        var copy = new BranchFactoredPreconditioner<double>(options);
+        copy.Load(new MemoryStream(saved));
+        Assert.Equal(saved, FuzzKit.Saved(copy.Save));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void BlockFisher_GradientsNearTheOverflowBound_AreRejectedOnEveryBackend(string backend)
+    {
+        // Whether Σ g gᵀ/N overflows used to depend on the backend's order of operations (MKL accepted what managed refused).
+        var fisher = new BlockDiagonalFisher<double>(TestBackends.Get(backend), 3, new BlockFisherOptions { BlockSize = 3 });
+        var rows = new double[,] { { 1.2e154, 1, 1 }, { 1.2e154, 1, 1 }, { 1.2e154, 1, 1 }, { 1.2e154, 1, 1 } };
+        Assert.Throws<ArgumentException>(() => fisher.UpdatePerExample(rows));
+        Assert.Equal(0, fisher.UpdateCount);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void KfacFactorBuilder_InputWhoseFactorWouldOverflow_IsRejected_FactorsUnchanged(string backend)
+    {
+        var model = new ModelSpec([LayerSpec.Linear("fc", 2, 2)]);
+        var builder = new KfacFactorBuilder<double>(TestBackends.Get(backend), model, new KfacOptions { NumData = 1 });
+        builder.AccumulateLayer(0, [1.0, 2.0], [1, 2], [0.5, 0.25], [1, 1, 2]);
+        double[] before = [.. builder.Blocks[0].InputStorage, .. builder.Blocks[0].GradientStorage];
+
+        // Used to be accepted with an infinite input factor.
+        Assert.Throws<ArgumentException>(() => builder.AccumulateLayer(0, [1e200, 1.0], [1, 2], [0.5, 0.25], [1, 1, 2]));
+        Assert.Throws<ArgumentException>(() => builder.AccumulateLayer(0, [1.0, 1.0], [1, 2], [1e160, 0.25], [1, 1, 2]));
+        double[] after = [.. builder.Blocks[0].InputStorage, .. builder.Blocks[0].GradientStorage];
+        Assert.Equal(before, after);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void KfacOperator_ProductThatOverflows_Throws_InsteadOfReturningInfinity(string backend)
+    {
+        // Both factors near 1e300 (accepted: each is finite and below the bound); G·V·A then overflows for V = 1.
+        var model = new ModelSpec([LayerSpec.Linear("fc", 1, 1, bias: false)]);
+        var builder = new KfacFactorBuilder<double>(TestBackends.Get(backend), model, new KfacOptions { NumData = 1, Reduction = Curvature.Loss.LossReduction.Sum });
+        builder.AccumulateLayer(0, [1e150], [1, 1], [1e150], [1, 1, 1]);
+        var result = new double[1];
+        Assert.Throws<ArgumentException>(() => builder.ToOperator().Apply([1.0], result));
+    }
+}
