@@ -1,5 +1,8 @@
+using Curvature.Backends.Managed;
 using Curvature.Loss;
 using Curvature.Models;
+using Curvature.Optimizers;
+using Curvature.Parameters;
 using Curvature.TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,144 +11,78 @@ namespace Curvature.Benchmarks.TorchSharp;
 /// <summary>One way of running a training step through the bridge (each includes the plain step's work).</summary>
 public sealed class BridgeVariant
 {
-    private BridgeVariant(string name, string description, Action<BridgeState> step)
+    private BridgeVariant(string name, string description, string optimizer, TorchFisher fisher, bool precondition)
     {
         Name = name;
         Description = description;
-        Step = step;
+        Optimizer = optimizer;
+        Fisher = fisher;
+        Precondition = precondition;
     }
 
     public string Name { get; }
 
     public string Description { get; }
 
-    public Action<BridgeState> Step { get; }
+    /// <summary>"adafisher" or "kfac".</summary>
+    public string Optimizer { get; }
+
+    public TorchFisher Fisher { get; }
+
+    /// <summary>Precondition (write-back into <c>.grad</c>) instead of Step.</summary>
+    public bool Precondition { get; }
 
     public static IReadOnlyList<BridgeVariant> All { get; } =
     [
-        new("empirical, retained gradients",
-            "`Record(retainOutputGradients: true)` around the forward pass (hooks copy each layer input), the user's `backward`, " +
-            "`ObserveLossGradients` (copies each layer-output gradient), then the write-back: a preconditioned gradient (here a fixed buffer) copied into " +
-            "each parameter's `.grad` through `TorchParameterGradients.Open()` (one copy per parameter; the gradient itself is read in place). " +
-            "This is the bridge's cost for the empirical Fisher from the training backward.",
-            s =>
-            {
-                using var scope = NewDisposeScope();
-                s.Workload.Model.zero_grad();
-                Tensor output;
-                using (s.Capture.Record(retainOutputGradients: true))
-                {
-                    output = s.Workload.Model.call(s.Workload.Input);
-                }
-
-                var loss = nn.functional.cross_entropy(output, s.Workload.Targets);
-                loss.backward();
-                s.Capture.ObserveLossGradients(s.Observer);
-                s.WriteBack();
-            }),
-        new("empirical, retained gradients, capture only",
-            "The same without the write-back: the capture's share.",
-            s =>
-            {
-                using var scope = NewDisposeScope();
-                s.Workload.Model.zero_grad();
-                Tensor output;
-                using (s.Capture.Record(retainOutputGradients: true))
-                {
-                    output = s.Workload.Model.call(s.Workload.Input);
-                }
-
-                var loss = nn.functional.cross_entropy(output, s.Workload.Targets);
-                loss.backward();
-                s.Capture.ObserveLossGradients(s.Observer);
-            }),
-        new("empirical, autograd.grad + backward",
-            "The alternative: `autograd.grad` of the loss with respect to the captured layer outputs (`ObserveVectors(loss, [1])`), then the user's " +
-            "`backward` for the parameter gradients (a second backward pass), write-back as above.",
-            s =>
-            {
-                using var scope = NewDisposeScope();
-                s.Workload.Model.zero_grad();
-                Tensor output;
-                using (s.Capture.Record())
-                {
-                    output = s.Workload.Model.call(s.Workload.Input);
-                }
-
-                var loss = nn.functional.cross_entropy(output, s.Workload.Targets);
-                s.Capture.ObserveVectors(loss, s.One, s.Observer);
-                loss.backward();
-                s.WriteBack();
-            }),
-        new("Monte-Carlo vectors (1 sample)",
-            "`ObserveLossVectors` with one Monte-Carlo sample (model output copied, vector computed and copied into a tensor, one extra partial backward " +
-            "to the layer outputs), the user's `backward`, write-back as above. The extra backward is the sampled Fisher's own work, not only the bridge's.",
-            s =>
-            {
-                using var scope = NewDisposeScope();
-                s.Workload.Model.zero_grad();
-                Tensor output;
-                using (s.Capture.Record())
-                {
-                    output = s.Workload.Model.call(s.Workload.Input);
-                }
-
-                s.Capture.ObserveLossVectors(output, null, LossFunction.CrossEntropy, LossReduction.Mean, FisherType.MonteCarlo, s.Observer, 1, s.Random);
-                var loss = nn.functional.cross_entropy(output, s.Workload.Targets);
-                loss.backward();
-                s.WriteBack();
-            }),
+        new("Step, empirical Fisher (default)",
+            "`Record()` around the forward pass (hooks copy each layer input, keep each layer output's gradient), then `Step(loss, output)`: " +
+            "the binding checks (in `Record` and `Step`), `loss.backward()`, each layer-output gradient copied, each `.grad` copied into its " +
+            "Curvature buffer, then the optimizer's `ObserveAll` and `Step` (timed and subtracted: curvature maths and the in-place update).",
+            "adafisher", TorchFisher.Empirical, precondition: false),
+        new("Precondition, empirical Fisher",
+            "As above with `Precondition(loss, output)`: the preconditioned gradient is written back into each `.grad` (one copy per parameter) " +
+            "for a torch optimizer to apply (its step is not timed).",
+            "adafisher", TorchFisher.Empirical, precondition: true),
+        new("Step, Monte-Carlo Fisher (1 sample)",
+            "As the first row with `TorchFisher.MonteCarlo`: the model output copied, one sampled vector computed and copied into a tensor, one extra " +
+            "partial backward pass (`autograd.grad`) to the layer outputs before `loss.backward()`. The extra backward pass is the sampled Fisher's own " +
+            "work (any K-FAC implementation pays it), not only the bridge's.",
+            "adafisher", TorchFisher.MonteCarlo(LossFunction.CrossEntropy), precondition: false),
+        new("Step, empirical Fisher, K-FAC",
+            "The first row with K-FAC instead of AdaFisher (its factor, inverse and preconditioning work subtracted the same way; K-FAC's larger " +
+            "maths also evicts the model from the caches, which shows up here).",
+            "kfac", TorchFisher.Empirical, precondition: false),
     ];
-}
 
-/// <summary>What a bridged step uses: the capture, a do-nothing observer, the gradient buffer.</summary>
-public sealed class BridgeState : IDisposable
-{
-    public BridgeState(Workload workload)
+    /// <summary>Attaches the variant's optimizer to <paramref name="model"/> (default settings, managed backend).</summary>
+    public TorchCurvatureOptimizer<float> Attach(nn.Module model)
     {
-        Workload = workload;
-        Capture = new TorchLayerCapture<float>(workload.Model);
-        Gradients = new TorchParameterGradients<float>(workload.Model, Capture.Model.ToKfacModel());
-        Buffer = new float[Gradients.Length];
-        One = ones(1).DetachFromDisposeScope();
+        var backend = new ManagedBackend();
+        Func<ModelSpec, ParameterSet, ParameterSet, CurvatureOptimizer<float>> create = Optimizer == "kfac"
+            ? (spec, values, grads) => new KfacOptimizer<float>(backend, spec, values, grads)
+            : (spec, values, grads) => new AdaFisherOptimizer<float>(backend, spec, values, grads);
+        return TorchCurvature.Attach(model, create, new TorchCurvatureOptions { Fisher = Fisher });
     }
 
-    public Workload Workload { get; }
-
-    public TorchLayerCapture<float> Capture { get; }
-
-    public TorchParameterGradients<float> Gradients { get; }
-
-    public float[] Buffer { get; }
-
-    public Tensor One { get; }
-
-    public NullObserver Observer { get; } = new();
-
-    public Random Random { get; } = new(7);
-
-    /// <summary>Copies the buffer into every parameter's gradient, in place (one copy per parameter).</summary>
-    public void WriteBack()
+    /// <summary>One bridged training step (what a user writes), without the torch optimizer's own step in precondition mode.</summary>
+    public void Step(Workload workload, nn.Module<Tensor, Tensor> model, TorchCurvatureOptimizer<float> optimizer)
     {
-        using var view = Gradients.Open();
-        for (int i = 0; i < view.Count; i++)
+        using var scope = NewDisposeScope();
+        model.zero_grad();
+        Tensor output;
+        using (optimizer.Record())
         {
-            var destination = view[i];
-            Buffer.AsSpan(Gradients.Offset(i), destination.Length).CopyTo(destination);
+            output = model.call(workload.Input);
+        }
+
+        var loss = nn.functional.cross_entropy(output, workload.Targets);
+        if (Precondition)
+        {
+            optimizer.Precondition(loss, output);
+        }
+        else
+        {
+            optimizer.Step(loss, output);
         }
     }
-
-    public void Dispose()
-    {
-        Capture.Dispose();
-        One.Dispose();
-    }
-}
-
-/// <summary>Receives the observations and does nothing (curvature maths excluded).</summary>
-public sealed class NullObserver : ILayerObserver<float>
-{
-    public long Calls { get; private set; }
-
-    public void Observe(string layerName, ReadOnlySpan<float> a, ReadOnlySpan<int> aShape, ReadOnlySpan<float> g, ReadOnlySpan<int> gShape) => Calls++;
 }

@@ -61,16 +61,18 @@ public sealed class TorchLayer
     /// <summary>Name of the bias parameter.</summary>
     public string BiasName => Name + ".bias";
 
-    /// <summary>True for the layers K-FAC's operator path handles: Linear, and Conv2d without groups.</summary>
-    public bool IsKfacLayer => Kind is TorchLayerKind.Linear or TorchLayerKind.Conv2d;
-
-    /// <summary>The K-FAC description of this layer (Linear or Conv2d; grouped convolutions average their patches over the groups, as curvlinops).</summary>
-    /// <exception cref="NotSupportedException">The layer is not a K-FAC layer (see <see cref="IsKfacLayer"/>).</exception>
-    public LayerSpec ToKfacLayer() => Kind switch
+    /// <summary>
+    /// This layer as Curvature describes it (same name and parameter names): Linear and Conv2d (groups included; patches
+    /// averaged over channel groups as curvlinops) with their bias, BatchNorm and LayerNorm as scale and shift over
+    /// <see cref="OutputSize"/> features (a multi-axis LayerNorm weight is taken flat, row-major), Embedding as its table.
+    /// </summary>
+    public LayerSpec ToLayerSpec() => Kind switch
     {
         TorchLayerKind.Linear => LayerSpec.Linear(Name, InputSize, OutputSize, HasBias),
         TorchLayerKind.Conv2d => LayerSpec.Conv2d(Name, Convolution!, HasBias),
-        _ => throw new NotSupportedException($"Layer '{Name}' is a {Kind}; the K-FAC operator handles Linear and Conv2d layers."),
+        TorchLayerKind.BatchNorm1d or TorchLayerKind.BatchNorm2d => LayerSpec.BatchNorm(Name, OutputSize, HasBias),
+        TorchLayerKind.LayerNorm => LayerSpec.LayerNorm(Name, OutputSize, HasBias),
+        _ => LayerSpec.Embedding(Name, InputSize, OutputSize),
     };
 
     /// <inheritdoc />

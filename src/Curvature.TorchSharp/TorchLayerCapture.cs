@@ -114,6 +114,9 @@ public sealed class TorchLayerCapture<T> : IDisposable
     /// <summary>The captured layers, in module order (the order of the observations).</summary>
     public IReadOnlyList<TorchLayer> Layers { get; }
 
+    /// <summary>What the capture holds per layer (same order as <see cref="Layers"/>).</summary>
+    internal IReadOnlyList<CapturedLayer<T>> Captured => _layers;
+
     /// <summary>
     /// The factor that turns the gradient of a training loss into curvlinops' empirical-Fisher vectors: <c>√C</c> for a
     /// mean-reduced MSE or BCE loss with <c>C</c> outputs per row (PyTorch averages over all <c>R·C</c> entries, curvlinops'
@@ -166,8 +169,16 @@ public sealed class TorchLayerCapture<T> : IDisposable
     public void ObserveLossVectors(Tensor output, Tensor? targets, LossFunction loss, LossReduction reduction, FisherType fisher, ILayerObserver<T> observer,
         int mcSamples = 1, Random? random = null)
     {
-        ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(observer);
+        bool backpropagated = BackpropagateLossVectors(output, targets, loss, reduction, fisher, mcSamples, random);
+        Deliver(observer, withGradients: backpropagated);
+    }
+
+    /// <summary>The work of <see cref="ObserveLossVectors"/> up to the delivery: returns false when nothing was
+    /// backpropagated (forward-only).</summary>
+    internal bool BackpropagateLossVectors(Tensor output, Tensor? targets, LossFunction loss, LossReduction reduction, FisherType fisher, int mcSamples, Random? random)
+    {
+        ArgumentNullException.ThrowIfNull(output);
         CheckRecording();
         TensorCopy.CheckFloating<T>(output, "The model output");
         long[] shape = output.shape;
@@ -221,8 +232,7 @@ public sealed class TorchLayerCapture<T> : IDisposable
 
         if (vectors == 0)
         {
-            Deliver(observer, withGradients: false);
-            return;
+            return false;
         }
 
         // Copy: the vectors, once, into a reused tensor [V, R, C], viewed in the output's layout.
@@ -257,7 +267,7 @@ public sealed class TorchLayerCapture<T> : IDisposable
         }
 
         Backpropagate(output, view, vectors);
-        Deliver(observer, withGradients: true);
+        return true;
     }
 
     /// <summary>
@@ -269,9 +279,16 @@ public sealed class TorchLayerCapture<T> : IDisposable
     /// <exception cref="InvalidOperationException">No complete recording, or libtorch cannot backpropagate from <paramref name="output"/>.</exception>
     public void ObserveVectors(Tensor output, Tensor vectors, ILayerObserver<T> observer)
     {
+        ArgumentNullException.ThrowIfNull(observer);
+        BackpropagateVectors(output, vectors);
+        Deliver(observer, withGradients: true);
+    }
+
+    /// <summary>The work of <see cref="ObserveVectors"/> up to the delivery.</summary>
+    internal void BackpropagateVectors(Tensor output, Tensor vectors)
+    {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(vectors);
-        ArgumentNullException.ThrowIfNull(observer);
         CheckRecording();
         TensorCopy.CheckFloating<T>(output, "The model output");
         TensorCopy.CheckFloating<T>(vectors, "The vectors");
@@ -283,7 +300,6 @@ public sealed class TorchLayerCapture<T> : IDisposable
 
         using var scope = NewDisposeScope();
         Backpropagate(output, vectors, checked((int)vshape[0]));
-        Deliver(observer, withGradients: true);
     }
 
     /// <summary>
@@ -298,6 +314,13 @@ public sealed class TorchLayerCapture<T> : IDisposable
     public void ObserveLossGradients(ILayerObserver<T> observer, double scale = 1.0)
     {
         ArgumentNullException.ThrowIfNull(observer);
+        CopyLossGradients(scale);
+        Deliver(observer, withGradients: true);
+    }
+
+    /// <summary>The work of <see cref="ObserveLossGradients"/> up to the delivery.</summary>
+    internal void CopyLossGradients(double scale)
+    {
         if (!double.IsFinite(scale))
         {
             throw new ArgumentException("The scale must be finite.", nameof(scale));
@@ -323,8 +346,6 @@ public sealed class TorchLayerCapture<T> : IDisposable
             TensorCopy.Ensure(ref layer.Gradients, layer.GradientLength);
             TensorCopy.CopyTo(grad, layer.Gradients.AsSpan(0, layer.GradientLength), factor);
         }
-
-        Deliver(observer, withGradients: true);
     }
 
     /// <summary>Releases the tensors of the last recording (also done by the next <see cref="Record"/> and by <see cref="Dispose"/>).</summary>
@@ -438,7 +459,8 @@ public sealed class TorchLayerCapture<T> : IDisposable
         }
     }
 
-    private void CheckRecording()
+    /// <summary>Throws unless a complete recording is available.</summary>
+    internal void CheckRecording()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_recorded)

@@ -19,10 +19,13 @@ namespace Curvature.TorchSharp;
 /// </remarks>
 public sealed class TorchModelDescription
 {
-    private TorchModelDescription(IReadOnlyList<TorchLayer> layers, IReadOnlyList<TorchParameter> generic)
+    private readonly IReadOnlyList<string> _trainable;
+
+    private TorchModelDescription(IReadOnlyList<TorchLayer> layers, IReadOnlyList<TorchParameter> generic, IReadOnlyList<string> trainable)
     {
         Layers = layers;
         GenericParameters = generic;
+        _trainable = trainable;
     }
 
     /// <summary>The supported layers in module order.</summary>
@@ -52,9 +55,16 @@ public sealed class TorchModelDescription
         }
 
         var generic = new List<TorchParameter>();
+        var trainable = new List<string>();
         foreach (var (name, p) in module.named_parameters())
         {
-            if (!p.requires_grad || owned.Contains(name))
+            if (!p.requires_grad)
+            {
+                continue;
+            }
+
+            trainable.Add(name);
+            if (owned.Contains(name))
             {
                 continue;
             }
@@ -65,7 +75,7 @@ public sealed class TorchModelDescription
             generic.Add(new TorchParameter(name, [.. p.shape.Select(d => checked((int)d))], reason));
         }
 
-        return new TorchModelDescription(layers, generic);
+        return new TorchModelDescription(layers, generic, trainable);
     }
 
     /// <summary>The supported layer named <paramref name="name"/>.</summary>
@@ -74,20 +84,49 @@ public sealed class TorchModelDescription
         Layers.FirstOrDefault(l => l.Name == name) ?? throw new KeyNotFoundException($"The module has no supported layer named '{name}'.");
 
     /// <summary>
-    /// The K-FAC model of the Linear and ungrouped Conv2d layers (in module order). Parameters outside these layers are
-    /// not part of it.
+    /// The model as Curvature describes it: every trainable parameter, in <c>named_parameters()</c> order, either as part of
+    /// its supported layer (<see cref="TorchLayer.ToLayerSpec"/>) or as a <see cref="LayerKind.Parameter"/> of its own
+    /// (<see cref="GenericParameters"/>). Parameter names and the flat parameter order are PyTorch's.
     /// </summary>
-    /// <param name="separateWeightAndBias">True for separate weight and bias blocks, false for joint <c>[W | b]</c> blocks.</param>
-    /// <exception cref="InvalidOperationException">The module has no K-FAC layer.</exception>
-    public ModelSpec ToKfacModel(bool separateWeightAndBias = false)
+    /// <param name="separateWeightAndBias">True for separate weight and bias blocks of Linear and Conv2d layers, false for
+    /// joint <c>[W | b]</c> blocks.</param>
+    /// <exception cref="InvalidOperationException">The module has no trainable parameter.</exception>
+    public ModelSpec ToModelSpec(bool separateWeightAndBias = false)
     {
-        var kfac = Layers.Where(l => l.IsKfacLayer).Select(l => l.ToKfacLayer()).ToList();
-        if (kfac.Count == 0)
+        var layerOf = new Dictionary<string, TorchLayer>(StringComparer.Ordinal);
+        foreach (var layer in Layers)
         {
-            throw new InvalidOperationException("The module has no Linear or ungrouped Conv2d layer with trainable parameters.");
+            layerOf[layer.WeightName] = layer;
+            if (layer.HasBias)
+            {
+                layerOf[layer.BiasName] = layer;
+            }
         }
 
-        return new ModelSpec(kfac, separateWeightAndBias);
+        var generic = GenericParameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var specs = new List<LayerSpec>();
+        var added = new HashSet<TorchLayer>();
+        foreach (var name in _trainable)
+        {
+            if (layerOf.TryGetValue(name, out var layer))
+            {
+                if (added.Add(layer))
+                {
+                    specs.Add(layer.ToLayerSpec());
+                }
+            }
+            else
+            {
+                specs.Add(LayerSpec.Parameter(name, [.. generic[name].Shape]));
+            }
+        }
+
+        if (specs.Count == 0)
+        {
+            throw new InvalidOperationException("The module has no trainable parameter.");
+        }
+
+        return new ModelSpec(specs, separateWeightAndBias);
     }
 
     private static void Walk(nn.Module module, string prefix, List<TorchLayer> layers, Dictionary<string, string> reasons)

@@ -93,7 +93,7 @@ public class CaptureErrorTests
     {
         var model = nn.Sequential(("0", nn.Linear(3, 4)), ("blowup", new Overflow()), ("2", nn.Linear(4, 2)), ("finite", new Finite())).to(ScalarType.Float64);
         using var capture = new TorchLayerCapture<double>(model);
-        var builder = new KfacFactorBuilder<double>(new Curvature.Backends.Managed.ManagedBackend(), capture.Model.ToKfacModel(), new KfacOptions { NumData = 4 });
+        var builder = new KfacFactorBuilder<double>(new Curvature.Backends.Managed.ManagedBackend(), capture.Model.ToModelSpec(), new KfacOptions { NumData = 4 });
         using var x = randn([4, 3], ScalarType.Float64);
         Tensor output;
         using (capture.Record())

@@ -91,7 +91,7 @@ public abstract class LayerCaptureTests<T>
 
         var conv = (Modules.Conv2d)Child(model, "0");
         var info = capture.Model.Layer("0");
-        var kfac = info.ToKfacLayer();
+        var kfac = info.ToLayerSpec();
         var (a, aShape, g, gShape) = observed.Layers["0"];
         Assert.Equal([4, 2, 6, 7], aShape);
         Assert.Equal([1, 4, 3, 4, 3], gShape);
@@ -327,7 +327,7 @@ public abstract class LayerCaptureTests<T>
         manual_seed(20);
         var model = nn.Sequential(("0", nn.Linear(4, 3)), ("1", nn.ReLU()), ("2", nn.Linear(3, 2))).to(Type);
         using var capture = new TorchLayerCapture<T>(model);
-        var builder = new KfacFactorBuilder<T>(new Curvature.Backends.Managed.ManagedBackend(), capture.Model.ToKfacModel(), new KfacOptions { NumData = 5, Fisher = FisherType.ForwardOnly });
+        var builder = new KfacFactorBuilder<T>(new Curvature.Backends.Managed.ManagedBackend(), capture.Model.ToModelSpec(), new KfacOptions { NumData = 5, Fisher = FisherType.ForwardOnly });
         using var x = randn([5, 4], Type);
         Tensor output;
         using (capture.Record())
@@ -341,7 +341,7 @@ public abstract class LayerCaptureTests<T>
 
         Assert.Empty(observed.Layers["0"].G);
         Assert.Empty(observed.Layers["0"].GShape);
-        var manual = new KfacFactorBuilder<T>(new Curvature.Backends.Managed.ManagedBackend(), capture.Model.ToKfacModel(), new KfacOptions { NumData = 5, Fisher = FisherType.ForwardOnly });
+        var manual = new KfacFactorBuilder<T>(new Curvature.Backends.Managed.ManagedBackend(), capture.Model.ToModelSpec(), new KfacOptions { NumData = 5, Fisher = FisherType.ForwardOnly });
         foreach (var (name, (a, aShape, _, _)) in observed.Layers)
         {
             manual.AccumulateLayer(name, a, aShape, [], []);
@@ -361,8 +361,10 @@ public abstract class LayerCaptureTests<T>
         using var capture = new TorchLayerCapture<T>(model);
         var backend = new Curvature.Backends.Managed.ManagedBackend();
         var options = new KfacOptions { NumData = 12, Fisher = FisherType.Type2 };
-        var builder = new KfacFactorBuilder<T>(backend, capture.Model.ToKfacModel(), options);
-        var manual = new KfacFactorBuilder<T>(backend, capture.Model.ToKfacModel(), options);
+        // The operator path takes the Linear and Conv2d layers; the LayerNorm's observations are ignored by the sink.
+        var operatorModel = new ModelSpec(capture.Model.Layers.Where(l => l.Kind is TorchLayerKind.Linear or TorchLayerKind.Conv2d).Select(l => l.ToLayerSpec()));
+        var builder = new KfacFactorBuilder<T>(backend, operatorModel, options);
+        var manual = new KfacFactorBuilder<T>(backend, operatorModel, options);
         var sink = new KfacFactorBuilderObserver<T>(builder);
         for (int step = 0; step < 2; step++)
         {

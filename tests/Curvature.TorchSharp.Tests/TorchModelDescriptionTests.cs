@@ -22,12 +22,11 @@ public class TorchModelDescriptionTests
         Assert.Equal([TorchLayerKind.Conv2d, TorchLayerKind.BatchNorm2d, TorchLayerKind.Linear, TorchLayerKind.LayerNorm, TorchLayerKind.Linear], d.Layers.Select(l => l.Kind));
         Assert.Empty(d.GenericParameters);
 
-        // Parameter order of the K-FAC layers = named_parameters() order restricted to them.
-        var kfac = d.ToKfacModel();
-        var kfacNames = kfac.Parameters.Select(p => p.Name).ToList();
-        var torchNames = model.named_parameters().Select(p => p.name).Where(kfacNames.Contains).ToList();
-        Assert.Equal(torchNames, kfacNames);
-        foreach (var p in kfac.Parameters)
+        // The model description holds every parameter, in named_parameters() order, with its shape.
+        var spec = d.ToModelSpec();
+        Assert.Equal([LayerKind.Conv2d, LayerKind.BatchNorm, LayerKind.Linear, LayerKind.LayerNorm, LayerKind.Linear], spec.Layers.Select(l => l.Kind));
+        Assert.Equal(model.named_parameters().Select(p => p.name), spec.Parameters.Select(p => p.Name));
+        foreach (var p in spec.Parameters)
         {
             var tp = model.named_parameters().Single(t => t.name == p.Name).parameter;
             Assert.Equal(tp.shape.Select(x => (int)x), p.Shape);
@@ -48,15 +47,14 @@ public class TorchModelDescriptionTests
         Assert.False(a.HasBias);
         Assert.Equal(new Layers.Conv2dGeometry(4, 6, 3, 2, 2, 1, 1, 0, 1, 2, 1), a.Convolution);
         Assert.Equal([6, 4, 3, 2], a.WeightShape);
-        Assert.True(a.IsKfacLayer);
         var b = d.Layer("b");
         Assert.Equal(3, b.Convolution!.Groups);
-        Assert.True(b.IsKfacLayer);
-        Assert.Equal(b.Convolution.PatchSize, b.ToKfacLayer().WeightInputSize);
+        Assert.Equal(b.Convolution.PatchSize, b.ToLayerSpec().WeightInputSize);
+        Assert.Equal([6, 2, 3, 3], b.ToLayerSpec().WeightShape.ToArray());
         var c = d.Layer("c");
         Assert.Equal((2, 2), (c.Convolution!.PaddingHeight, c.Convolution.PaddingWidth));
         Assert.True(c.HasBias);
-        Assert.Equal(["a", "b", "c"], d.ToKfacModel().Layers.Select(l => l.Name));
+        Assert.Equal(["a", "b", "c"], d.ToModelSpec().Layers.Select(l => l.Name));
     }
 
     [Fact]
@@ -73,6 +71,12 @@ public class TorchModelDescriptionTests
         Assert.Equal([4, 12], ln.NormalizedShape);
         var bn = d.Layer("bn");
         Assert.Equal((TorchLayerKind.BatchNorm1d, 4, 1e-4, false), (bn.Kind, bn.InputSize, bn.Epsilon, bn.TrackRunningStatistics));
+
+        // As Curvature layers: the LayerNorm scale over its 48 features (the [4, 12] weight taken flat).
+        var spec = d.ToModelSpec();
+        Assert.Equal([(LayerKind.Embedding, 100, 12), (LayerKind.LayerNorm, 0, 48), (LayerKind.BatchNorm, 0, 4)], spec.Layers.Select(l => (l.Kind, l.WeightInputSize, l.OutputSize)));
+        Assert.Equal([("emb.weight", 1200), ("ln.weight", 48), ("ln.bias", 48), ("bn.weight", 4), ("bn.bias", 4)], spec.Parameters.Select(p => (p.Name, p.Length)));
+        Assert.Equal([48], spec.Parameters[1].Shape);
     }
 
     [Fact]
@@ -101,6 +105,14 @@ public class TorchModelDescriptionTests
         Assert.Contains("without a learnable scale", d.GenericParameters[4].Reason);
         Assert.Contains("frozen", d.GenericParameters[5].Reason);
         Assert.Equal([3, 2, 3], d.GenericParameters[0].Shape);
+
+        // In the model description every generic parameter is a plain parameter, in named_parameters() order.
+        var spec = d.ToModelSpec();
+        Assert.Equal(["conv1d.weight", "conv1d.bias", "reflect.weight", "reflect.bias", "shiftOnly.bias", "frozenWeight.bias", "fc"], spec.Layers.Select(l => l.Name));
+        Assert.All(spec.Layers.Take(6), l => Assert.Equal(LayerKind.Parameter, l.Kind));
+        Assert.Equal(LayerKind.Linear, spec.Layers[6].Kind);
+        Assert.Equal(model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name), spec.Parameters.Select(p => p.Name));
+        Assert.Equal([3, 2, 3], spec.Parameters[0].Shape);
     }
 
     [Fact]
@@ -111,20 +123,31 @@ public class TorchModelDescriptionTests
     }
 
     [Fact]
-    public void KfacModel_OfAModelWithoutKfacLayers_IsRefused()
+    public void AModelWithoutTrainableParameters_IsRefused()
     {
-        var d = TorchModelDescription.Describe(nn.Sequential(("ln", nn.LayerNorm(3))));
-        Assert.Throws<InvalidOperationException>(() => d.ToKfacModel());
+        var frozen = nn.Linear(3, 3);
+        frozen.weight!.requires_grad = false;
+        frozen.bias!.requires_grad = false;
+        var d = TorchModelDescription.Describe(nn.Sequential(("0", frozen), ("1", nn.ReLU())));
+        Assert.Throws<InvalidOperationException>(() => d.ToModelSpec());
         Assert.Throws<KeyNotFoundException>(() => d.Layer("nope"));
     }
 
     [Fact]
-    public void KfacLayer_MatchesAHandWrittenDescription()
+    public void ModelSpec_MatchesAHandWrittenDescription()
     {
-        var d = TorchModelDescription.Describe(nn.Sequential(("0", nn.Linear(5, 4)), ("1", nn.Linear(4, 3, hasBias: false))));
-        var expected = new ModelSpec([LayerSpec.Linear("0", 5, 4), LayerSpec.Linear("1", 4, 3, bias: false)], separateWeightAndBias: true);
-        var actual = d.ToKfacModel(separateWeightAndBias: true);
-        Assert.Equal(expected.Parameters.Select(p => (p.Name, p.Offset, p.Length)), actual.Parameters.Select(p => (p.Name, p.Offset, p.Length)));
+        var model = nn.Sequential(
+            ("emb", nn.Embedding(10, 4)), ("0", nn.Linear(4, 4)), ("bn", nn.BatchNorm1d(3)), ("ln", nn.LayerNorm(4, bias: false)),
+            ("conv", nn.Conv1d(3, 2, 1)), ("1", nn.Linear(4, 3, hasBias: false)));
+        var d = TorchModelDescription.Describe(model);
+        var expected = new ModelSpec(
+            [LayerSpec.Embedding("emb", 10, 4), LayerSpec.Linear("0", 4, 4), LayerSpec.BatchNorm("bn", 3), LayerSpec.LayerNorm("ln", 4, bias: false),
+             LayerSpec.Parameter("conv.weight", 2, 3, 1), LayerSpec.Parameter("conv.bias", 2), LayerSpec.Linear("1", 4, 3, bias: false)],
+            separateWeightAndBias: true);
+        var actual = d.ToModelSpec(separateWeightAndBias: true);
+        Assert.Equal(expected.Layers.Select(l => l.ToString()), actual.Layers.Select(l => l.ToString()));
+        Assert.Equal(expected.Parameters.Select(p => (p.Name, p.Offset, p.Length, string.Join("x", p.Shape))), actual.Parameters.Select(p => (p.Name, p.Offset, p.Length, string.Join("x", p.Shape))));
         Assert.Equal(expected.Blocks.Count, actual.Blocks.Count);
+        Assert.True(actual.SeparateWeightAndBias);
     }
 }

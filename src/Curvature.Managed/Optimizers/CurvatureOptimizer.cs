@@ -251,6 +251,18 @@ public abstract class CurvatureOptimizer<T> : IDisposable
 
     internal IReadOnlyList<CurvatureBlock<T>> Blocks => _blocks;
 
+    /// <summary>True when the curvature of <paramref name="layer"/> comes from observations (so
+    /// <see cref="Observe(string, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{int})"/> takes it); false
+    /// when it comes from the layer's parameter gradients alone (plain parameters, and the layers an optimizer treats so).</summary>
+    /// <exception cref="KeyNotFoundException">The model has no layer of that name.</exception>
+    public bool TakesObservations(string layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        return _blockByLayer.TryGetValue(layer, out int index)
+            ? _blocks[index].UsesObservations
+            : throw new KeyNotFoundException($"The model has no layer named '{layer}'.");
+    }
+
     /// <summary>
     /// Records one layer's input and output gradients for the next step's statistics update.
     /// </summary>
@@ -394,7 +406,9 @@ public abstract class CurvatureOptimizer<T> : IDisposable
     /// The kfac-pytorch form of a step: updates statistics and refreshes as <see cref="Step(double, Func{double}?, CancellationToken)"/>
     /// does, then overwrites every bound gradient with the preconditioned gradient <c>d = (C + λI)⁻¹ ∇L</c> (after coupled
     /// weight decay and gradient clipping, and scaled by the KL clip when set), for another optimizer to apply. Parameters,
-    /// momentum and damping are not changed.
+    /// momentum and damping are not changed; state the preconditioned gradient itself is made of (AdaFisher's first moment)
+    /// advances as in a step, so preconditioning and then applying <c>−η·d</c> is the step with learning rate η and no
+    /// momentum.
     /// </summary>
     /// <param name="cancellationToken">Checked between kernel calls; a cancelled call throws
     /// <see cref="OperationCanceledException"/> with nothing changed.</param>
@@ -918,9 +932,11 @@ public abstract class CurvatureOptimizer<T> : IDisposable
         double norm = 0;
         double ratio = double.NaN;
         double usedDamping = _damping;
+
+        // State the direction itself depends on (AdaFisher's first moment) advances with every step, Precondition included.
+        CommitDirectionState();
         if (applyUpdate)
         {
-            CommitDirectionState();
             for (int p = 0; p < _values.Length; p++)
             {
                 var values = _values[p].Span;
