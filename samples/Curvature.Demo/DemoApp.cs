@@ -117,12 +117,6 @@ public static class DemoApp
         output.WriteLine($"Models:     {environment.Torch}, float32; threads {options.Threads} (libtorch and Curvature)");
         output.WriteLine($"Curvature:  {environment.Backend}");
         output.WriteLine($"Optimizers: {string.Join(", ", definitions.Select(d => d.DisplayName))}");
-        var missing = OptimizerCatalog.All.Where(d => !d.IsAvailable).Select(d => d.DisplayName).ToArray();
-        if (missing.Length > 0)
-        {
-            output.WriteLine($"            (not wired into the demo yet: {string.Join(", ", missing)})");
-        }
-
         output.WriteLine($"Data:       {data.Directory}: {data.TrainCount} training / {data.TestCount} test images");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Machine:    {environment.ProcessorCount} logical processors, load average {string.Join(" ", environment.LoadAverageBefore)}"));
         IRunProgress progress = interactive ? new TerminalProgressBar(output) : new PlainProgressLog(output);

@@ -92,8 +92,8 @@ public sealed record DemoOptions
 
         Usage: Curvature.Demo [options]
           --task LIST          {string.Join(" | ", DemoTasks.All.Select(t => t.Key))} | all, comma-separated  (default: all)
-          --optimizers LIST    comma-separated, or 'all'  (default: all available)
-                               {string.Join("\n                       ", OptimizerCatalog.All.Select(d => $"{d.Key,-10} {d.DisplayName}{(d.IsAvailable ? "" : "  (not wired in yet)")}"))}
+          --optimizers LIST    comma-separated, or 'all'  (default: all)
+                               {string.Join("\n                       ", OptimizerCatalog.All.Select(d => $"{d.Key,-10} {d.DisplayName}"))}
           --budget SECONDS     training wall-clock seconds per optimizer, for every task, or per task as
                                autoencoder=30,cnn=20  (defaults: {string.Join(", ", DemoTasks.All.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Key} {t.DefaultBudgetSeconds:0.#}")))})
           --steps N            at most N steps per optimizer (default: no cap; the budget ends each run)
@@ -314,11 +314,6 @@ public sealed record DemoOptions
         {
             var definition = OptimizerCatalog.Find(key)
                 ?? throw new DemoUsageException($"Unknown optimizer '{key}'. Known: {string.Join(", ", OptimizerCatalog.All.Select(d => d.Key))}.");
-            if (!definition.IsAvailable)
-            {
-                throw new DemoUsageException(definition.Note ?? $"{definition.DisplayName} is not available.");
-            }
-
             if (!result.Contains(definition.Key))
             {
                 result.Add(definition.Key);

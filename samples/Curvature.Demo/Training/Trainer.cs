@@ -244,6 +244,5 @@ public sealed class Trainer : IDisposable
     }
 
     private ITrainingMethod Create(OptimizerDefinition definition, nn.Module<Tensor, Tensor> model) =>
-        (definition.Create ?? throw new InvalidOperationException(definition.Note ?? $"{definition.DisplayName} is not available."))
-            (new TrainingSetup(_task, model, _backend, Plan.Seed, Plan.LearningRate));
+        definition.Create(new TrainingSetup(_task, model, _backend, Plan.Seed, Plan.LearningRate));
 }

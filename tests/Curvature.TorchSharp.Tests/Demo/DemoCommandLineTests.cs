@@ -25,6 +25,15 @@ public sealed class DemoCommandLineTests
     }
 
     [Fact]
+    public void Catalog_HasTheBaselinesAndEveryCurvatureOptimizer_AllRunByDefault()
+    {
+        Assert.Equal(["sgd", "adam", "kfac", "ekfac", "adafisher"], OptimizerCatalog.All.Select(d => d.Key));
+        Assert.Equal(OptimizerCatalog.All.Select(d => d.Key), DemoOptions.Parse([]).Optimizers);
+        Assert.Equal(["kfac", "ekfac", "adafisher"], DemoOptions.Parse(["--optimizers", "kfac,EKFAC, adafisher,kfac"]).Optimizers);
+        Assert.Equal(OptimizerCatalog.DefaultKeys, DemoOptions.Parse(["--optimizers", "all"]).Optimizers);
+    }
+
+    [Fact]
     public void Parse_EveryScriptingOption_IsRead()
     {
         var options = DemoOptions.Parse(["--task", "cnn", "--optimizers=adam,SGD", "--steps", "7", "--seed", "-3", "--batch-size", "32",
