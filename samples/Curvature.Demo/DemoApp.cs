@@ -58,9 +58,13 @@ public static class DemoApp
                 return Success;
             }
 
-            CheckJsonPath(options.JsonPath);
             backend = CreateBackend(options);
             outputDirectory = CreateOutputDirectory(options.OutputDirectory);
+            if (options.JsonPath is string json && Path.GetDirectoryName(Path.GetFullPath(json)) is string jsonDirectory)
+            {
+                CreateOutputDirectory(jsonDirectory);
+            }
+
             data = LoadData(options);
         }
         catch (DemoUsageException e)
@@ -165,20 +169,6 @@ public static class DemoApp
         {
             JsonReportWriter.Write(json, args, environment, allResults, total.Elapsed.TotalSeconds);
             output.WriteLine($"JSON:   {Path.GetFullPath(json)}");
-        }
-    }
-
-    private static void CheckJsonPath(string? path)
-    {
-        if (path is null)
-        {
-            return;
-        }
-
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null && !Directory.Exists(directory))
-        {
-            throw new DemoUsageException($"cannot write the JSON report to '{path}': the folder '{directory}' does not exist.");
         }
     }
 

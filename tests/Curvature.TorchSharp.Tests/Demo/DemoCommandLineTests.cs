@@ -117,12 +117,20 @@ public sealed class DemoCommandLineTests
     }
 
     [Fact]
-    public void Run_JsonIntoAMissingFolder_ExitsWithCode2()
+    public void Run_JsonWhereNoFolderCanBe_ExitsWithCode2()
     {
-        var error = new StringWriter();
-        string json = Path.Combine(Path.GetTempPath(), "no-such-folder-" + Guid.NewGuid().ToString("N"), "r.json");
-        Assert.Equal(DemoApp.UsageError, DemoApp.Run(["--json", json], new StringWriter(), error));
-        Assert.Contains("does not exist", error.ToString(), StringComparison.Ordinal);
+        string file = Path.GetTempFileName();
+        try
+        {
+            var error = new StringWriter();
+            string json = Path.Combine(file, "r.json"); // a folder inside a file
+            Assert.Equal(DemoApp.UsageError, DemoApp.Run(["--json", json, "--out", Path.GetTempPath()], new StringWriter(), error));
+            Assert.Contains("cannot create the output folder", error.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]
