@@ -131,6 +131,7 @@ public static class DemoApp
             {
                 BatchSize = options.BatchSize ?? task.DefaultBatchSize,
                 BudgetSeconds = options.BudgetFor(task),
+                TargetLoss = options.TargetFor(task),
                 StepCap = options.Steps,
                 Seed = options.Seed,
                 Evaluations = options.Evaluations,
@@ -142,7 +143,7 @@ public static class DemoApp
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"== {task.Title}: {task.Architecture}; {trainer.ParameterCount:N0} parameters"));
             output.WriteLine($"   loss: {task.LossDescription}; {task.Baseline}");
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"   batch {plan.BatchSize}, {plan.BudgetSeconds:0.##} s of training per optimizer{(plan.StepCap is long cap ? $" (at most {cap} steps)" : "")}, seed {plan.Seed}; target training loss {task.TargetLoss:0.###}"));
+                $"   batch {plan.BatchSize}, {plan.BudgetSeconds:0.##} s of training per optimizer{(plan.StepCap is long cap ? $" (at most {cap} steps)" : "")}, seed {plan.Seed}; target training loss {plan.TargetLoss:0.###}"));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"   training loss evaluated {plan.Evaluations} times per run on the first {trainer.TrainEvaluationCount} training images; test metrics at the end on {data.TestCount} test images"));
             foreach (var definition in definitions)

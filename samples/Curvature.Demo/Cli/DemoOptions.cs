@@ -29,6 +29,9 @@ public sealed record DemoOptions
     /// <summary>Wall-clock budget per optimizer, by task key (tasks not listed use their default).</summary>
     public IReadOnlyDictionary<string, double> Budgets { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>Target training loss, by task key (tasks not listed use their default).</summary>
+    public IReadOnlyDictionary<string, double> Targets { get; init; } = new Dictionary<string, double>();
+
     /// <summary>Step cap per optimizer (null: the budget alone ends a run).</summary>
     public long? Steps { get; init; }
 
@@ -96,6 +99,8 @@ public sealed record DemoOptions
                                {string.Join("\n                       ", OptimizerCatalog.All.Select(d => $"{d.Key,-10} {d.DisplayName}"))}
           --budget SECONDS     training wall-clock seconds per optimizer, for every task, or per task as
                                autoencoder=30,cnn=20  (defaults: {string.Join(", ", DemoTasks.All.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Key} {t.DefaultBudgetSeconds:0.#}")))})
+          --target LOSS        the training loss whose first crossing is timed, for every task, or per task as
+                               autoencoder=0.38,cnn=0.35  (defaults: {string.Join(", ", DemoTasks.All.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Key} {t.DefaultTargetLoss:0.###}")))})
           --steps N            at most N steps per optimizer (default: no cap; the budget ends each run)
           --seed N             seed of the initial weights and the batch order  (default: {DefaultSeed})
           --batch-size N       examples per step  (default: {string.Join(", ", DemoTasks.All.Select(t => $"{t.Key} {t.DefaultBatchSize}"))})
@@ -185,7 +190,10 @@ public sealed record DemoOptions
                     options = options with { Optimizers = ParseOptimizers(Value()) };
                     break;
                 case "--budget":
-                    options = options with { Budgets = ParseBudgets(Value()) };
+                    options = options with { Budgets = ParsePerTask(name, Value(), 0.001, 86_400) };
+                    break;
+                case "--target":
+                    options = options with { Targets = ParsePerTask(name, Value(), 1e-9, 1e9) };
                     break;
                 case "--steps":
                     options = options with { Steps = ParseInt(name, Value(), 1, 10_000_000) };
@@ -257,6 +265,13 @@ public sealed record DemoOptions
         return Budgets.TryGetValue(task.Key, out double seconds) ? seconds : task.DefaultBudgetSeconds;
     }
 
+    /// <summary>The target training loss of <paramref name="task"/>: <c>--target</c>'s value for it, else the task's default.</summary>
+    public double TargetFor(DemoTask task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        return Targets.TryGetValue(task.Key, out double loss) ? loss : task.DefaultTargetLoss;
+    }
+
     private static BackendChoice ParseBackend(string value, string source)
     {
         try
@@ -323,19 +338,19 @@ public sealed record DemoOptions
         return result;
     }
 
-    private static IReadOnlyDictionary<string, double> ParseBudgets(string value)
+    /// <summary>A number for every task (<c>VALUE</c>) or for some (<c>TASK=VALUE,…</c>).</summary>
+    private static IReadOnlyDictionary<string, double> ParsePerTask(string name, string value, double min, double max)
     {
-        const double min = 0.001, max = 86_400;
-        var budgets = new Dictionary<string, double>(StringComparer.Ordinal);
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
         if (!value.Contains('=', StringComparison.Ordinal))
         {
-            double seconds = ParseDouble("--budget", value, min, max);
+            double number = ParseDouble(name, value, min, max);
             foreach (var task in DemoTasks.All)
             {
-                budgets[task.Key] = seconds;
+                values[task.Key] = number;
             }
 
-            return budgets;
+            return values;
         }
 
         foreach (string part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -344,13 +359,13 @@ public sealed record DemoOptions
             var task = pair.Length == 2 ? DemoTasks.Find(pair[0]) : null;
             if (task is null)
             {
-                throw new DemoUsageException($"Bad value for --budget: '{part}'. Expected SECONDS or TASK=SECONDS with a task of {string.Join(", ", DemoTasks.All.Select(t => t.Key))}.");
+                throw new DemoUsageException($"Bad value for {name}: '{part}'. Expected a number or TASK=NUMBER with a task of {string.Join(", ", DemoTasks.All.Select(t => t.Key))}.");
             }
 
-            budgets[task.Key] = ParseDouble("--budget", pair[1], min, max);
+            values[task.Key] = ParseDouble(name, pair[1], min, max);
         }
 
-        return budgets;
+        return values;
     }
 
     private static int ParseInt(string name, string value, int min, int max)

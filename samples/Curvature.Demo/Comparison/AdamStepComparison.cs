@@ -67,7 +67,7 @@ public static class AdamStepComparison
 
     private static (string Row, string? PyTorchVersion) Compare(DemoTask task, DemoOptions options, DemoData data, CurvatureBackend backend, string script, TextWriter output)
     {
-        var plan = new TrainingPlan { BatchSize = options.BatchSize ?? task.DefaultBatchSize, BudgetSeconds = double.PositiveInfinity, Seed = options.Seed };
+        var plan = new TrainingPlan { BatchSize = options.BatchSize ?? task.DefaultBatchSize, BudgetSeconds = double.PositiveInfinity, TargetLoss = 0, Seed = options.Seed };
         using var trainer = new Trainer(task, data, plan, backend);
         using var model = trainer.CreateInitialModel();
         using var adam = TorchOptimizerMethod.Adam(new TrainingSetup(task, model, backend, options.Seed, options.LearningRate));

@@ -1,4 +1,3 @@
-using Curvature.Demo.Tasks;
 using Curvature.Demo.Training;
 using ScottPlot;
 
@@ -22,8 +21,8 @@ public static class CurvePlotWriter
         {
             var task = results.Task;
             string loss = $"training {task.LossName}";
-            plots.Add(CreatePlot($"{task.Title}: training loss vs step", "step", loss, task, results.Runs, p => p.Step));
-            plots.Add(CreatePlot($"{task.Title}: training loss vs training time ({environment.Threads} thread{(environment.Threads == 1 ? "" : "s")})", "training wall time [s]", loss, task, results.Runs, p => p.Seconds));
+            plots.Add(CreatePlot($"{task.Title}: training loss vs step", "step", loss, results.Plan.TargetLoss, results.Runs, p => p.Step));
+            plots.Add(CreatePlot($"{task.Title}: training loss vs training time ({environment.Threads} thread{(environment.Threads == 1 ? "" : "s")})", "training wall time [s]", loss, results.Plan.TargetLoss, results.Runs, p => p.Seconds));
         }
 
         multiplot.Reset(plots[0]); // a new Multiplot starts with one empty plot of its own
@@ -36,7 +35,7 @@ public static class CurvePlotWriter
         multiplot.SavePng(path, 1400, 520 * tasks.Count);
     }
 
-    private static Plot CreatePlot(string title, string xLabel, string yLabel, DemoTask task, IReadOnlyList<RunResult> results, Func<CurvePoint, double> x)
+    private static Plot CreatePlot(string title, string xLabel, string yLabel, double targetLoss, IReadOnlyList<RunResult> results, Func<CurvePoint, double> x)
     {
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
@@ -59,11 +58,11 @@ public static class CurvePlotWriter
             maxY = Math.Max(maxY, train.Max());
         }
 
-        if (double.IsFinite(task.TargetLoss) && task.TargetLoss > 0)
+        if (double.IsFinite(targetLoss) && targetLoss > 0)
         {
-            var target = plot.Add.HorizontalLine(Math.Log10(task.TargetLoss), 1, Colors.Gray, LinePattern.Dotted);
+            var target = plot.Add.HorizontalLine(Math.Log10(targetLoss), 1, Colors.Gray, LinePattern.Dotted);
             target.LegendText = "target";
-            minY = Math.Min(minY, Math.Log10(task.TargetLoss));
+            minY = Math.Min(minY, Math.Log10(targetLoss));
         }
 
         plot.Title(title, size: 15);
@@ -88,7 +87,7 @@ public static class CurvePlotWriter
     private static ScottPlot.TickGenerators.NumericManual LogTicks(double minLog, double maxLog)
     {
         var ticks = new ScottPlot.TickGenerators.NumericManual();
-        double[] mantissas = maxLog - minLog < 1.2 ? [1, 1.5, 2, 3, 5, 7] : [1, 2, 5];
+        double[] mantissas = maxLog - minLog < 1.2 ? [1, 1.5, 2, 3, 4, 5, 7] : [1, 2, 5];
         for (int k = (int)Math.Floor(minLog); k <= (int)Math.Ceiling(maxLog); k++)
         {
             foreach (double m in mantissas)

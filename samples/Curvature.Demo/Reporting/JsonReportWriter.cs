@@ -70,7 +70,7 @@ public static class JsonReportWriter
         }
 
         json.WriteNumber("seed", plan.Seed);
-        json.WriteNumber("target_loss", task.TargetLoss);
+        json.WriteNumber("target_loss", plan.TargetLoss);
         json.WriteNumber("train_evaluation_images", results.TrainEvaluationCount);
         json.WriteNumber("test_images", results.TestCount);
         json.WriteStartArray("runs");

@@ -13,7 +13,7 @@ public static class ResultsTable
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(environment);
         var task = results.Task;
-        string target = Format(task.TargetLoss);
+        string target = Format(results.Plan.TargetLoss);
         var header = new List<string> { "optimizer", $"train {task.LossName}", $"test {task.LossName}" };
         if (task.IsClassifier)
         {

@@ -45,7 +45,7 @@ public sealed class AutoencoderTask : DemoTask
     public override double DefaultBudgetSeconds => 15;
 
     /// <inheritdoc />
-    public override double TargetLoss => 0.38;
+    public override double DefaultTargetLoss => 0.4;
 
     /// <inheritdoc />
     public override string Baseline =>

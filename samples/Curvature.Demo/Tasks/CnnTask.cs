@@ -48,7 +48,7 @@ public sealed class CnnTask : DemoTask
     public override double DefaultBudgetSeconds => 8;
 
     /// <inheritdoc />
-    public override double TargetLoss => 0.4;
+    public override double DefaultTargetLoss => 0.4;
 
     /// <inheritdoc />
     public override string Baseline => "chance is 10 % accuracy (cross-entropy ln 10 = 2.303)";

@@ -39,8 +39,8 @@ public abstract class DemoTask
     /// <summary>Training wall-clock seconds per optimizer when <c>--budget</c> is not given.</summary>
     public abstract double DefaultBudgetSeconds { get; }
 
-    /// <summary>The training loss (on the evaluation subset) whose first crossing is timed.</summary>
-    public abstract double TargetLoss { get; }
+    /// <summary>The training loss (on the evaluation subset) whose first crossing is timed, when <c>--target</c> is not given.</summary>
+    public abstract double DefaultTargetLoss { get; }
 
     /// <summary>What a trivial model scores, to put the numbers in context.</summary>
     public abstract string Baseline { get; }

@@ -120,7 +120,7 @@ public sealed class Trainer : IDisposable
             var (train, _) = _task.Evaluate(model, _data.TrainImages, _data.TrainLabels, TrainEvaluationCount);
             var (test, accuracy) = final ? _task.Evaluate(model, _data.TestImages, _data.TestLabels, _data.TestCount) : (double.NaN, double.NaN);
             evaluations.Add(new CurvePoint(step, time, train, test, accuracy));
-            if (stepsToTarget is null && train <= _task.TargetLoss)
+            if (stepsToTarget is null && train <= Plan.TargetLoss)
             {
                 stepsToTarget = step;
                 secondsToTarget = time;

@@ -9,6 +9,9 @@ public sealed record TrainingPlan
     /// <summary>Training wall-clock seconds per optimizer (optimizer steps only); the step that crosses it is the last.</summary>
     public required double BudgetSeconds { get; init; }
 
+    /// <summary>The training loss (on the evaluation subset) whose first crossing is timed.</summary>
+    public required double TargetLoss { get; init; }
+
     /// <summary>Maximum steps per optimizer (null: only the budget limits the run).</summary>
     public long? StepCap { get; init; }
 

@@ -53,6 +53,19 @@ public sealed class DemoCommandLineTests
     }
 
     [Fact]
+    public void Parse_Target_ForEveryTaskOrPerTask()
+    {
+        var tasks = Curvature.Demo.Tasks.DemoTasks.All;
+        var all = DemoOptions.Parse(["--target", "0.3"]);
+        var one = DemoOptions.Parse(["--target", "cnn=0.25"]);
+
+        Assert.All(tasks, t => Assert.Equal(0.3, all.TargetFor(t)));
+        Assert.Equal(0.25, one.TargetFor(tasks.Single(t => t.Key == "cnn")));
+        var autoencoder = tasks.Single(t => t.Key == "autoencoder");
+        Assert.Equal(autoencoder.DefaultTargetLoss, one.TargetFor(autoencoder));
+    }
+
+    [Fact]
     public void Parse_BudgetPerTask_SetsOnlyTheNamedTasks()
     {
         var options = DemoOptions.Parse(["--budget", "autoencoder=30"]);
@@ -71,6 +84,8 @@ public sealed class DemoCommandLineTests
     [InlineData("--budget", "0", "--budget")]
     [InlineData("--budget", "mlp=3", "--budget")]
     [InlineData("--budget", "cnn=x", "--budget")]
+    [InlineData("--target", "0", "--target")]
+    [InlineData("--target", "ae=0.3", "--target")]
     [InlineData("--task", "mlp", "Unknown task 'mlp'")]
     [InlineData("--task", "", "--task")]
     [InlineData("--optimizers", "lbfgs", "Unknown optimizer 'lbfgs'")]

@@ -62,7 +62,7 @@ public sealed class DemoRunTests(DemoRunFixture run) : IClassFixture<DemoRunFixt
             Assert.Equal(2, rows);
         }
 
-        Assert.Contains("steps to 0.3800", _text, StringComparison.Ordinal);
+        Assert.Contains("steps to 0.4000", _text, StringComparison.Ordinal);
         Assert.Contains("test acc", _text, StringComparison.Ordinal);
         Assert.Contains("ms/step", _text, StringComparison.Ordinal);
         Assert.Contains("Curvature managed; threads: 1", _text, StringComparison.Ordinal);

@@ -29,8 +29,8 @@ public sealed class TrainerTests : IDisposable
         _files.Dispose();
     }
 
-    private static TrainingPlan Plan(double budget, long? cap = null, int seed = 1) =>
-        new() { BatchSize = 8, BudgetSeconds = budget, StepCap = cap, Seed = seed, Evaluations = 4, EvaluationSize = 16, WarmUpSteps = 1 };
+    private static TrainingPlan Plan(double budget, long? cap = null, int seed = 1, double target = 0.5) =>
+        new() { BatchSize = 8, BudgetSeconds = budget, TargetLoss = target, StepCap = cap, Seed = seed, Evaluations = 4, EvaluationSize = 16, WarmUpSteps = 1 };
 
     private Trainer Trainer(DemoTask task, TrainingPlan plan) => new(task, _data, plan, new ManagedBackend());
 
@@ -66,6 +66,23 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(3, result.Evaluations[^1].Step);
         Assert.True(double.IsFinite(result.FinalTestLoss));
         Assert.True(double.IsFinite(result.FinalTestAccuracy));
+    }
+
+    [Fact]
+    public void Target_IsTheFirstEvaluationAtOrBelowIt_WithItsTrainingTime()
+    {
+        using var trainer = Trainer(new CnnTask(), Plan(budget: 600, cap: 24, target: 2.0));
+        var adam = OptimizerCatalog.Find("adam")!;
+
+        var result = trainer.Run(adam, new SilentProgress());
+
+        var evaluations = result.Evaluations;
+        Assert.True(evaluations[0].TrainLoss > 2.0, $"initial loss {evaluations[0].TrainLoss}");
+        var first = evaluations.First(e => e.TrainLoss <= 2.0);
+        Assert.Equal(first.Step, result.StepsToTarget);
+        Assert.Equal(result.StepSeconds[(int)first.Step - 1], result.SecondsToTarget);
+        Assert.Equal(evaluations.Select(e => e.Step), evaluations.Select(e => e.Step).Order());
+        Assert.Equal(new long[] { 0, 6, 12, 18, 24 }, evaluations.Select(e => e.Step)); // every cap / evaluations steps
     }
 
     [Fact]
@@ -263,7 +280,7 @@ public sealed class TrainerTests : IDisposable
 
         public override double DefaultBudgetSeconds => 1;
 
-        public override double TargetLoss => 0.5;
+        public override double DefaultTargetLoss => 0.5;
 
         public override string Baseline => "";
 
