@@ -34,7 +34,8 @@ trains with); the default ``sum`` sums over pixels and averages over the batch (
 
 ``--serve``: the step-time peer of the .NET demo's ``--compare-pytorch``. After the set-up above the script prints one
 JSON line ``{"ready": true, ...}`` and then reads commands from stdin, one per line: ``run K`` trains K more steps (the
-batch order continues) and prints ``{"step_ms": [...], "loss": <last batch loss>}``; ``quit`` (or end of input) exits.
+batch order continues) and prints ``{"step_ms": [...], "cpu_ms": [...], "loss": <last batch loss>}`` (each step's wall
+time and the process's CPU time during it); ``quit`` (or end of input) exits.
 Nothing else is written to stdout in this mode, and no evaluation runs, so the caller can alternate chunks of steps with
 its own in one run.
 """
@@ -375,10 +376,12 @@ def serve(args, torch, np, model, loss_fn, optimizer, x_all, y_all, param_count)
             reply({"error": f"unknown command {line.strip()!r}; expected 'run K' or 'quit'"})
             continue
         times = []
+        cpu = []
         loss = None
         for _ in range(int(words[1])):
             xb, yb = next_batch()
             target = xb if args.model == "ae" else None
+            c0 = time.process_time_ns()
             t0 = time.perf_counter_ns()
             optimizer.zero_grad(set_to_none=True)
             out = model(xb)
@@ -386,8 +389,10 @@ def serve(args, torch, np, model, loss_fn, optimizer, x_all, y_all, param_count)
             loss.backward()
             optimizer.step()
             t1 = time.perf_counter_ns()
+            c1 = time.process_time_ns()
             times.append((t1 - t0) / 1e6)
-        reply({"step_ms": times, "loss": None if loss is None else float(loss.detach())})
+            cpu.append((c1 - c0) / 1e6)
+        reply({"step_ms": times, "cpu_ms": cpu, "loss": None if loss is None else float(loss.detach())})
     return 0
 
 

@@ -45,8 +45,8 @@ public static class AdamStepComparison
         }
 
         var table = new StringBuilder();
-        table.Append("| task | batch | threads | TorchSharp ms/step | PyTorch ms/step | TorchSharp / PyTorch (median of rounds) | range over rounds | within 1.2× |\n");
-        table.Append("|---|---|---|---|---|---|---|---|\n");
+        table.Append("| task | batch | threads | TorchSharp ms/step | PyTorch ms/step | TorchSharp / PyTorch | range over rounds | TorchSharp CPU ms/step | PyTorch CPU ms/step | CPU ratio | within 1.2× |\n");
+        table.Append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         foreach (string row in rows)
         {
             table.Append(row).Append('\n');
@@ -54,7 +54,7 @@ public static class AdamStepComparison
 
         table.Append('\n');
         table.Append(string.Create(CultureInfo.InvariantCulture,
-            $"ms/step: median over all timed steps of a side. {environment.Torch} against PyTorch {pytorchVersion} (Debian python3-torch); "));
+            $"ms/step: median over all timed steps of a side (wall time; CPU: the process's CPU time during the step, all threads). Ratios: median over rounds of the ratio of the two sides' median step times in the round; 'within 1.2×' judges the wall-time ratio. {environment.Torch} against PyTorch {pytorchVersion} (Debian python3-torch); "));
         table.Append(string.Create(CultureInfo.InvariantCulture,
             $"{options.CompareRounds} rounds × {options.CompareChunk} steps per side; {environment.ProcessorCount} logical processors, load average {string.Join(" ", environment.LoadAverageBefore)} before, {string.Join(" ", RunEnvironment.LoadAverage())} after.\n"));
         output.WriteLine();
@@ -89,31 +89,35 @@ public static class AdamStepComparison
         long step = 0;
         var clock = new Stopwatch();
 
-        double[] TorchSharpChunk(int steps)
+        (double[] Wall, double[] Cpu) TorchSharpChunk(int steps)
         {
-            var times = new double[steps];
+            var wall = new double[steps];
+            var cpu = new double[steps];
             for (int i = 0; i < steps; i++)
             {
                 using var scope = NewDisposeScope();
                 var batch = trainer.Batch(step++);
+                double cpu0 = ProcessCpuClock.Seconds();
                 clock.Restart();
                 adam.Step(batch);
                 clock.Stop();
-                times[i] = clock.Elapsed.TotalMilliseconds;
+                cpu[i] = 1000 * (ProcessCpuClock.Seconds() - cpu0);
+                wall[i] = clock.Elapsed.TotalMilliseconds;
             }
 
-            return times;
+            return (wall, cpu);
         }
 
         int chunk = options.CompareChunk;
         TorchSharpChunk(Math.Max(chunk, 20));
         peer.RunSteps(Math.Max(chunk, 20));
-        var torchSharp = new List<double>();
-        var pytorch = new List<double>();
-        var ratios = new List<double>();
+        var wallTimes = (TorchSharp: new List<double>(), PyTorch: new List<double>());
+        var cpuTimes = (TorchSharp: new List<double>(), PyTorch: new List<double>());
+        var wallRatios = new List<double>();
+        var cpuRatios = new List<double>();
         for (int round = 0; round < options.CompareRounds; round++)
         {
-            double[] a, b;
+            (double[] Wall, double[] Cpu) a, b;
             if (round % 2 == 0)
             {
                 a = TorchSharpChunk(chunk);
@@ -125,16 +129,19 @@ public static class AdamStepComparison
                 a = TorchSharpChunk(chunk);
             }
 
-            torchSharp.AddRange(a);
-            pytorch.AddRange(b);
-            ratios.Add(Median(a) / Median(b));
+            wallTimes.TorchSharp.AddRange(a.Wall);
+            wallTimes.PyTorch.AddRange(b.Wall);
+            cpuTimes.TorchSharp.AddRange(a.Cpu);
+            cpuTimes.PyTorch.AddRange(b.Cpu);
+            wallRatios.Add(Median(a.Wall) / Median(b.Wall));
+            cpuRatios.Add(Median(a.Cpu) / Median(b.Cpu));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"    round {round + 1,3}: TorchSharp {Median(a),7:0.00} ms/step, PyTorch {Median(b),7:0.00} ms/step, ratio {ratios[^1]:0.000}"));
+                $"    round {round + 1,3}: TorchSharp {Median(a.Wall),7:0.00} ms/step (CPU {Median(a.Cpu),7:0.00}), PyTorch {Median(b.Wall),7:0.00} ms/step (CPU {Median(b.Cpu),7:0.00}), ratio {wallRatios[^1]:0.000} (CPU {cpuRatios[^1]:0.000})"));
         }
 
-        double ratio = Median(ratios);
+        double ratio = Median(wallRatios);
         string row = string.Create(CultureInfo.InvariantCulture,
-            $"| {task.Key} | {plan.BatchSize} | {options.Threads} | {Median(torchSharp):0.00} | {Median(pytorch):0.00} | {ratio:0.000} | {ratios.Min():0.000} – {ratios.Max():0.000} | {(ratio <= 1.2 ? "yes" : "no")} |");
+            $"| {task.Key} | {plan.BatchSize} | {options.Threads} | {Median(wallTimes.TorchSharp):0.00} | {Median(wallTimes.PyTorch):0.00} | **{ratio:0.000}** | {wallRatios.Min():0.000} – {wallRatios.Max():0.000} | {Median(cpuTimes.TorchSharp):0.00} | {Median(cpuTimes.PyTorch):0.00} | {Median(cpuRatios):0.000} | {(ratio <= 1.2 ? "yes" : "no")} |");
         string? version = peer.Ready.TryGetProperty("torch", out var v) ? v.GetString() : null;
         return (row, version);
     }

@@ -114,21 +114,22 @@ public sealed class PyTorchPeer : IDisposable
         }
     }
 
-    /// <summary>Trains <paramref name="steps"/> more steps in the peer and returns each step's time in milliseconds.</summary>
+    /// <summary>Trains <paramref name="steps"/> more steps in the peer and returns each step's wall time and the peer
+    /// process's CPU time during it, in milliseconds.</summary>
     /// <exception cref="InvalidOperationException">The peer failed or answered something else.</exception>
-    public double[] RunSteps(int steps)
+    public (double[] WallMilliseconds, double[] CpuMilliseconds) RunSteps(int steps)
     {
         _process.StandardInput.WriteLine($"run {steps}");
         _process.StandardInput.Flush();
         string line = _process.StandardOutput.ReadLine()
             ?? throw new InvalidOperationException($"the PyTorch peer stopped (exit code {(_process.HasExited ? _process.ExitCode : -1)}).");
         using var document = JsonDocument.Parse(line);
-        if (!document.RootElement.TryGetProperty("step_ms", out var times))
+        if (!document.RootElement.TryGetProperty("step_ms", out var wall) || !document.RootElement.TryGetProperty("cpu_ms", out var cpu))
         {
             throw new InvalidOperationException($"the PyTorch peer answered: {line}");
         }
 
-        return [.. times.EnumerateArray().Select(t => t.GetDouble())];
+        return ([.. wall.EnumerateArray().Select(t => t.GetDouble())], [.. cpu.EnumerateArray().Select(t => t.GetDouble())]);
     }
 
     /// <summary>Asks the peer to quit and waits for it (kills it after 10 s).</summary>
