@@ -72,10 +72,10 @@ public sealed record DemoOptions
     public bool ComparePyTorch { get; init; }
 
     /// <summary>Alternations of the PyTorch comparison.</summary>
-    public int CompareRounds { get; init; } = 10;
+    public int CompareRounds { get; init; } = 80;
 
     /// <summary>Steps per chunk of the PyTorch comparison.</summary>
-    public int CompareChunk { get; init; } = 20;
+    public int CompareChunk { get; init; } = 5;
 
     /// <summary>The Python interpreter with PyTorch.</summary>
     public string Python { get; init; } = "/usr/bin/python3";
@@ -116,8 +116,8 @@ public sealed record DemoOptions
           --lr LR              learning rate of every selected optimizer (for tuning; default: each one's own)
           --compare-pytorch    instead of training: time the Adam step through TorchSharp against the same step in
                                PyTorch (benchmarks/peers/torch_fashion_mnist.py), alternating chunks in one run
-          --compare-rounds N   alternations  (default: 10)
-          --compare-chunk N    steps per chunk  (default: 20)
+          --compare-rounds N   alternations  (default: 80)
+          --compare-chunk N    steps per chunk  (default: 5)
           --python PATH        Python with PyTorch  (default: /usr/bin/python3)
           --peer-script PATH   the PyTorch peer script  (default: found from the repository root)
           -h, --help           show this help

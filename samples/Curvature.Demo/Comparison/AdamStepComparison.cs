@@ -34,7 +34,7 @@ public static class AdamStepComparison
         var environment = DemoApp.DescribeEnvironment(backend, options.Threads);
         output.WriteLine($"Adam step, {environment.Torch} in this process against PyTorch ({PyTorchPeer.ScriptInRepository}):");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{options.CompareRounds} rounds of {options.CompareChunk} steps on each side, alternating (ABBA), after one warm-up chunk each; {options.Threads} thread(s) on both sides"));
+            $"{options.CompareRounds} rounds of {options.CompareChunk} steps on each side, alternating (ABBA), after {Math.Max(options.CompareChunk, 20)} warm-up steps on each side; {options.Threads} thread(s) on both sides"));
         var rows = new List<string>();
         string? pytorchVersion = null;
         foreach (var task in tasks)
@@ -109,7 +109,7 @@ public static class AdamStepComparison
         }
 
         int chunk = options.CompareChunk;
-        TorchSharpChunk(Math.Max(chunk, 20));
+        TorchSharpChunk(Math.Max(chunk, 20)); // warm-up, not timed
         peer.RunSteps(Math.Max(chunk, 20));
         var wallTimes = (TorchSharp: new List<double>(), PyTorch: new List<double>());
         var cpuTimes = (TorchSharp: new List<double>(), PyTorch: new List<double>());
