@@ -19,10 +19,12 @@ internal sealed class BackgroundRefreshes<T> : IDisposable
     private readonly KfacBlockLayout[] _layouts;
     private readonly BackgroundInverseWorker<T>?[] _workers;
     private readonly string _context;
+    private readonly bool _eigenbases;
     private ExceptionDispatchInfo? _error;
 
-    public BackgroundRefreshes(CurvatureBackend backend, KfacBlockLayout[] layouts, string context)
+    public BackgroundRefreshes(CurvatureBackend backend, KfacBlockLayout[] layouts, string context, bool eigenbases)
     {
+        _eigenbases = eigenbases;
         _backend = backend;
         _layouts = layouts;
         _workers = new BackgroundInverseWorker<T>?[layouts.Length];
@@ -65,7 +67,7 @@ internal sealed class BackgroundRefreshes<T> : IDisposable
     public void Start(int index, ReadOnlySpan<T> g, ReadOnlySpan<T> a, DampingMode mode, double damping, double minDamping)
     {
         var b = _layouts[index];
-        var worker = _workers[index] ??= new BackgroundInverseWorker<T>(_backend, b.OutputSize, b.InputSize, _context);
+        var worker = _workers[index] ??= new BackgroundInverseWorker<T>(_backend, b.OutputSize, b.InputSize, _context, _eigenbases);
         if (!worker.InFlight)
         {
             worker.Start(g, a, mode, damping, minDamping, true);

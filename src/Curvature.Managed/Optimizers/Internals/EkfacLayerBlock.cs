@@ -75,13 +75,13 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
         }
 
         _statisticsLength = offset;
-        _bases = [.. _layouts.Select(b => new KroneckerBlockInverse<T>(b.OutputSize, b.InputSize))];
+        _bases = [.. _layouts.Select(b => new KroneckerBlockInverse<T>(b.OutputSize, b.InputSize, eigenbasis: true))];
         _refreshedThisStep = new bool[_layouts.Length];
         _packed = new T[packed];
         _scratch = new T[packed];
         _batchScalings = new T[scalings];
         _context = $"layer '{Layer.Name}'";
-        _background = new BackgroundRefreshes<T>(backend, _layouts, _context);
+        _background = new BackgroundRefreshes<T>(backend, _layouts, _context, eigenbases: true);
     }
 
     public override int StatisticsLength => _statisticsLength;

@@ -61,7 +61,7 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
         _packed = new T[packed];
         _scratch = new T[Math.Max(packed, 2 * Layer.OutputSize)];
         _context = $"layer '{Layer.Name}'";
-        _background = new BackgroundRefreshes<T>(backend, _layouts, _context);
+        _background = new BackgroundRefreshes<T>(backend, _layouts, _context, eigenbases: false);
     }
 
     public override int StatisticsLength => _statisticsLength;
