@@ -62,7 +62,7 @@ Task("Build")
     .IsDependentOn("__BuildSolution");
 
 Task("Test")
-    .Description("Installs the native libraries, builds, and runs the whole test suite with MKL and OpenBLAS required.")
+    .Description("Installs the native libraries and data sets, builds, and runs the whole test suite with MKL, OpenBLAS and Fashion-MNIST required.")
     .IsDependentOn("__InstallNative")
     .IsDependentOn("__InstallDatasets")
     .IsDependentOn("Build")

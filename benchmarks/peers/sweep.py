@@ -12,7 +12,7 @@ of them; the table gives the median over rounds of each run's steady-state media
 The learning-rate grid trains the autoencoder for ``--grid-steps`` steps per learning rate (a step count, not a time
 budget, so that the loss curves do not depend on the load of a shared machine) and records the loss on a fixed
 5,000-image training subset every 50 steps; ``report-lr`` reads those runs again and tabulates the losses at a few
-step counts and the steps (and measured training seconds) each learning rate needs to reach each target.
+step counts and the steps each learning rate needs to reach each target (the first evaluation at or below it).
 """
 import argparse
 import json
@@ -123,17 +123,18 @@ def report_lr(a):
 
     checkpoints = [250, 500, 1000, 2000, 3000, 4000, 6000]
     checkpoints = [c for c in checkpoints if any(loss_at(s, c) is not None for s in runs)]
-    lines = ["| batch | lr |" + "".join(f" loss @{c} |" for c in checkpoints) +
-             "".join(f" to {t:g}: steps (measured s) |" for t in targets),
-             "|---|---|" + "---|" * (len(checkpoints) + len(targets))]
+    lines = ["| batch | lr |" + "".join(f" loss @{c} |" for c in checkpoints) + " loss at end (steps) |" +
+             "".join(f" steps to {t:g} |" for t in targets),
+             "|---|---|" + "---|" * (len(checkpoints) + 1 + len(targets))]
     for s in runs:
         cells = [str(s["batch_size"]), f"{s['lr']:g}"]
         for c in checkpoints:
             v = loss_at(s, c)
             cells.append("–" if v is None else f"{v:.1f}")
+        cells.append(f"{s['final_eval_loss']:.1f} ({s['steps']})")
         for t in targets:
             hit = next(((step, sec) for step, sec, loss in s["evals"] if loss <= t), None)
-            cells.append("not reached" if hit is None else f"{hit[0]} ({hit[1]:.0f})")
+            cells.append("–" if hit is None else str(hit[0]))
         lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines)
     with open(os.path.join(a.out, "table.md"), "w") as f:

@@ -1,6 +1,4 @@
-using System.Diagnostics.Metrics;
 using Curvature.Backends.Managed;
-using Curvature.Diagnostics;
 using Curvature.Models;
 using Curvature.Optimizers;
 using Curvature.Parameters;
@@ -165,55 +163,6 @@ public class OptimizerContractTests
         for (int i = 0; i < moved.Length; i++)
         {
             Assert.Equal(-direction[i], moved[i] - twinBefore[i], 12);
-        }
-    }
-
-    [Fact]
-    public void Metrics_ReportRejectedStepsAndInverseLag()
-    {
-        var seen = new List<(string Name, double Value, string? Reason)>();
-        int thread = Environment.CurrentManagedThreadId;
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == CurvatureMetrics.MeterName)
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-        {
-            if (Environment.CurrentManagedThreadId == thread)
-            {
-                string? reason = null;
-                foreach (var t in tags)
-                {
-                    if (t.Key == CurvatureMetrics.ReasonTag)
-                    {
-                        reason = (string?)t.Value;
-                    }
-                }
-
-                lock (seen)
-                {
-                    seen.Add((instrument.Name, value, reason));
-                }
-            }
-        });
-        listener.Start();
-        var (net, kfac) = Trained("kfac", steps: 3);
-        using (kfac)
-        {
-            net.Gradients.Get<double>("0.weight").Span[0] = double.PositiveInfinity;
-            Assert.Throws<StepRejectedException>(() => kfac.Step(1));
-        }
-
-        lock (seen)
-        {
-            Assert.Contains(seen, m => m.Name == CurvatureMetrics.StepsRejected && m.Reason == "non_finite_gradient");
-            Assert.Contains(seen, m => m.Name == CurvatureMetrics.InverseLag && m.Value == 2);
         }
     }
 

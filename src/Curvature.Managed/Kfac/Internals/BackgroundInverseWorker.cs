@@ -24,9 +24,9 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
     private readonly Core _core;
     private bool _disposed;
 
-    public BackgroundInverseWorker(CurvatureBackend backend, int outputSize, int inputSize, string context)
+    public BackgroundInverseWorker(CurvatureBackend backend, int outputSize, int inputSize, string context, bool eigenbasis = false)
     {
-        _core = new Core(backend, outputSize, inputSize, context);
+        _core = new Core(backend, outputSize, inputSize, context, eigenbasis);
     }
 
     ~BackgroundInverseWorker()
@@ -130,12 +130,12 @@ internal sealed class BackgroundInverseWorker<T> : IDisposable
         private Thread? _thread;
         private volatile bool _stopping;
 
-        public Core(CurvatureBackend backend, int outputSize, int inputSize, string context)
+        public Core(CurvatureBackend backend, int outputSize, int inputSize, string context, bool eigenbasis)
         {
             _backend = backend;
             _snapshotG = new T[outputSize * outputSize];
             _snapshotA = new T[inputSize * inputSize];
-            Result = new KroneckerBlockInverse<T>(outputSize, inputSize);
+            Result = new KroneckerBlockInverse<T>(outputSize, inputSize, eigenbasis);
             _context = context;
         }
 

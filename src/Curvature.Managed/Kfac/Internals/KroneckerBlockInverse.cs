@@ -31,8 +31,13 @@ internal sealed class KroneckerBlockInverse<T>
     private FactorDamping _pendingDampings;
     private (bool IsComputed, DampingMode Mode, double ExactDamping, FactorDamping Dampings)? _beforeLastCommit;
 
-    public KroneckerBlockInverse(int outputSize, int inputSize)
+    /// <param name="outputSize">Order of G.</param>
+    /// <param name="inputSize">Order of A (0 for a bias-only block).</param>
+    /// <param name="eigenbasis">True when this holds an EKFAC eigenbasis (exact mode without damping): its refreshes are
+    /// recorded as eigenbasis refreshes, not inverse refreshes.</param>
+    public KroneckerBlockInverse(int outputSize, int inputSize, bool eigenbasis = false)
     {
+        IsEigenbasis = eigenbasis;
         _dOut = outputSize;
         _dIn = inputSize;
         _front = new Storage(outputSize, inputSize);
@@ -42,6 +47,9 @@ internal sealed class KroneckerBlockInverse<T>
             _retry = new AlignedBuffer<double>(Math.Max(outputSize * outputSize, inputSize * inputSize));
         }
     }
+
+    /// <summary>True when this holds an EKFAC eigenbasis (see the constructor).</summary>
+    public bool IsEigenbasis { get; }
 
     public bool IsComputed { get; private set; }
 
@@ -109,7 +117,7 @@ internal sealed class KroneckerBlockInverse<T>
     public void Prepare(CurvatureBackend backend, ReadOnlySpan<T> g, ReadOnlySpan<T> a, DampingMode mode, double damping, double minDamping, bool retryInDoublePrecision, string context, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        long start = CurvatureMetrics.StartTimestamp(CurvatureMetrics.InverseRefreshEnabled);
+        long start = CurvatureMetrics.StartTimestamp(IsEigenbasis ? CurvatureMetrics.EigenbasisRefreshEnabled : CurvatureMetrics.InverseRefreshEnabled);
         var back = _back;
         _prepared = false;
         FactorDamping dampings;
@@ -145,7 +153,14 @@ internal sealed class KroneckerBlockInverse<T>
         _pendingExactDamping = damping;
         _pendingDampings = dampings;
         _prepared = true;
-        CurvatureMetrics.RecordInverseRefresh<T>(start, backend.Kind);
+        if (IsEigenbasis)
+        {
+            CurvatureMetrics.RecordEigenbasisRefresh<T>(start, backend.Kind);
+        }
+        else
+        {
+            CurvatureMetrics.RecordInverseRefresh<T>(start, backend.Kind);
+        }
     }
 
     /// <summary>Makes the inverse computed by the last successful <see cref="Prepare(CurvatureBackend, ReadOnlySpan{T}, ReadOnlySpan{T}, KfacInverseOptions, string, CancellationToken)"/> current (cannot fail).</summary>

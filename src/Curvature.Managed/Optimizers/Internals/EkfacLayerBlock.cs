@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Damping;
@@ -33,7 +32,7 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
     private readonly int[] _sOffset;
     private readonly int _statisticsLength;
     private readonly KroneckerBlockInverse<T>[] _bases;
-    private readonly BackgroundInverseWorker<T>?[] _workers;
+    private readonly BackgroundRefreshes<T> _background;
     private readonly bool[] _refreshedThisStep;
     private readonly LayerFactorAccumulator<T> _accumulator = new();
     private readonly Workspace<T> _workspace = new(4);
@@ -50,7 +49,6 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
     private KfacBatchShape _shape;
     private bool _expandFromAccumulator;
     private T _kappa;
-    private ExceptionDispatchInfo? _backgroundError;
 
     public EkfacLayerBlock(CurvatureBackend backend, ModelSpec model, int layerIndex, int weightOffset, int biasOffset, EkfacCorrectionStrategy strategy)
         : base(model.Layers[layerIndex], layerIndex, weightOffset, biasOffset)
@@ -77,13 +75,13 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
         }
 
         _statisticsLength = offset;
-        _bases = [.. _layouts.Select(b => new KroneckerBlockInverse<T>(b.OutputSize, b.InputSize))];
-        _workers = new BackgroundInverseWorker<T>?[_layouts.Length];
+        _bases = [.. _layouts.Select(b => new KroneckerBlockInverse<T>(b.OutputSize, b.InputSize, eigenbasis: true))];
         _refreshedThisStep = new bool[_layouts.Length];
         _packed = new T[packed];
         _scratch = new T[packed];
         _batchScalings = new T[scalings];
         _context = $"layer '{Layer.Name}'";
+        _background = new BackgroundRefreshes<T>(backend, _layouts, _context, eigenbases: true);
     }
 
     public override int StatisticsLength => _statisticsLength;
@@ -92,21 +90,7 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
 
     public override bool HasRepresentation => _bases[0].IsComputed;
 
-    public override bool IsRefreshPending
-    {
-        get
-        {
-            foreach (var w in _workers)
-            {
-                if (w is { InFlight: true })
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-    }
+    public override bool IsRefreshPending => _background.IsPending;
 
     public override OptimizerMemory Memory
     {
@@ -121,7 +105,7 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
                 basis += 2 * (factors + b.OutputSize + b.InputSize);
             }
 
-            long workers = _workers.Count(w => w is not null) * (basis / _layouts.Length) * 2;
+            long workers = _background.WorkerCount * (basis / _layouts.Length);
             return new OptimizerMemory(staged * size, 0, (basis + workers) * size, (_packed.Length + _scratch.Length) * size);
         }
     }
@@ -257,72 +241,36 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
     {
         for (int i = 0; i < _layouts.Length; i++)
         {
-            var b = _layouts[i];
-            var worker = _workers[i] ??= new BackgroundInverseWorker<T>(_backend, b.OutputSize, b.InputSize, _context);
-            if (!worker.InFlight)
-            {
-                worker.Start(G(statistics, i), A(statistics, i), DampingMode.Exact, 0, 0, true);
-            }
+            _background.Start(i, G(statistics, i), A(statistics, i), DampingMode.Exact, 0, 0);
         }
     }
 
     public override bool CollectBackgroundRefresh(Span<T> committedStatistics)
     {
-        if (_backgroundError is { } pending)
-        {
-            _backgroundError = null;
-            pending.Throw();
-        }
-
+        _background.ThrowPendingError();
         bool any = SwapInFinishedRefresh(committedStatistics);
-        if (_backgroundError is { } failed)
-        {
-            _backgroundError = null;
-            failed.Throw();
-        }
-
+        _background.ThrowPendingError();
         return any;
     }
 
     public override bool SwapInFinishedRefresh(Span<T> committedStatistics)
     {
         bool any = false;
-        for (int i = 0; i < _workers.Length; i++)
+        for (int i = 0; i < _layouts.Length; i++)
         {
-            if (_workers[i] is { InFlight: true, IsCompleted: true } worker && worker.TryTake(ref _bases[i], out var error))
+            if (_background.TrySwapIn(i, ref _bases[i]))
             {
-                if (error is not null)
-                {
-                    _backgroundError ??= error;
-                }
-                else
-                {
-                    any = true;
-                    InitialiseScalings(i, committedStatistics);
-                }
+                any = true;
+                InitialiseScalings(i, committedStatistics);
             }
         }
 
         return any;
     }
 
-    public override void WaitForBackgroundRefresh()
-    {
-        foreach (var w in _workers)
-        {
-            w?.Wait();
-        }
-    }
+    public override void WaitForBackgroundRefresh() => _background.Wait();
 
-    public override void DiscardBackgroundRefresh()
-    {
-        foreach (var w in _workers)
-        {
-            w?.Discard();
-        }
-
-        _backgroundError = null;
-    }
+    public override void DiscardBackgroundRefresh() => _background.Discard();
 
     public override void Precondition(CurvatureBackend backend, ReadOnlySpan<T> statistics, double damping, ReadOnlySpan<T> gradient, Span<T> direction) =>
         Apply(backend, statistics, gradient, direction, T.CreateChecked(damping), invert: true);
@@ -401,14 +349,7 @@ internal sealed class EkfacLayerBlock<T> : CurvatureBlock<T>
         }
     }
 
-    public override void Dispose()
-    {
-        for (int i = 0; i < _workers.Length; i++)
-        {
-            _workers[i]?.Dispose();
-            _workers[i] = null;
-        }
-    }
+    public override void Dispose() => _background.Dispose();
 
     /// <summary>The scalings of a new basis start from the K-FAC eigenvalues <c>max(λ_G,i·λ_A,j, 0)</c>.</summary>
     private void InitialiseScalings(int i, Span<T> statistics)

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
 using CommunityToolkit.HighPerformance;
 using Curvature.Backends;
 using Curvature.Damping;
@@ -27,21 +26,18 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
     private readonly int[] _aOffset;
     private readonly int _statisticsLength;
     private readonly KroneckerBlockInverse<T>[] _inverses;
-    private readonly BackgroundInverseWorker<T>?[] _workers;
+    private readonly BackgroundRefreshes<T> _background;
     private readonly bool[] _refreshedThisStep;
     private readonly LayerFactorAccumulator<T> _accumulator = new();
     private readonly DampingMode _dampingMode;
     private readonly double _minDamping;
-    private readonly CurvatureBackend _backend;
     private readonly T[] _packed;
     private readonly T[] _scratch;
     private readonly string _context;
-    private ExceptionDispatchInfo? _backgroundError;
 
     public KfacLayerBlock(CurvatureBackend backend, ModelSpec model, int layerIndex, int weightOffset, int biasOffset, DampingMode dampingMode, double minDamping)
         : base(model.Layers[layerIndex], layerIndex, weightOffset, biasOffset)
     {
-        _backend = backend;
         _layouts = [.. model.Blocks.Where(b => b.LayerIndex == layerIndex)];
         _staged = [.. _layouts.Select(b => new KfacBlock<T>(b))];
         _gOffset = new int[_layouts.Length];
@@ -59,13 +55,13 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
 
         _statisticsLength = offset;
         _inverses = [.. _layouts.Select(b => new KroneckerBlockInverse<T>(b.OutputSize, b.InputSize))];
-        _workers = new BackgroundInverseWorker<T>?[_layouts.Length];
         _refreshedThisStep = new bool[_layouts.Length];
         _dampingMode = dampingMode;
         _minDamping = minDamping;
         _packed = new T[packed];
         _scratch = new T[Math.Max(packed, 2 * Layer.OutputSize)];
         _context = $"layer '{Layer.Name}'";
+        _background = new BackgroundRefreshes<T>(backend, _layouts, _context, eigenbases: false);
     }
 
     public override int StatisticsLength => _statisticsLength;
@@ -74,21 +70,7 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
 
     public override bool HasRepresentation => _inverses[0].IsComputed;
 
-    public override bool IsRefreshPending
-    {
-        get
-        {
-            foreach (var w in _workers)
-            {
-                if (w is { InFlight: true })
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-    }
+    public override bool IsRefreshPending => _background.IsPending;
 
     public override OptimizerMemory Memory
     {
@@ -103,13 +85,7 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
                 inverse += 2 * (factors + b.OutputSize + b.InputSize);
             }
 
-            foreach (var w in _workers)
-            {
-                if (w is not null)
-                {
-                    worker += inverse / _layouts.Length * 2;
-                }
-            }
+            worker = _background.WorkerCount * (inverse / _layouts.Length);
 
             return new OptimizerMemory(staged * size, (inverse + worker) * size, 0, (_packed.Length + _scratch.Length) * size);
         }
@@ -191,71 +167,35 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
     {
         for (int i = 0; i < _layouts.Length; i++)
         {
-            var b = _layouts[i];
-            var worker = _workers[i] ??= new BackgroundInverseWorker<T>(_backend, b.OutputSize, b.InputSize, _context);
-            if (!worker.InFlight)
-            {
-                worker.Start(G(statistics, i), A(statistics, i), _dampingMode, damping, _minDamping, true);
-            }
+            _background.Start(i, G(statistics, i), A(statistics, i), _dampingMode, damping, _minDamping);
         }
     }
 
     public override bool CollectBackgroundRefresh(Span<T> committedStatistics)
     {
-        if (_backgroundError is { } pending)
-        {
-            _backgroundError = null;
-            pending.Throw();
-        }
-
+        _background.ThrowPendingError();
         bool any = SwapInFinishedRefresh(committedStatistics);
-        if (_backgroundError is { } failed)
-        {
-            _backgroundError = null;
-            failed.Throw();
-        }
-
+        _background.ThrowPendingError();
         return any;
     }
 
     public override bool SwapInFinishedRefresh(Span<T> committedStatistics)
     {
         bool any = false;
-        for (int i = 0; i < _workers.Length; i++)
+        for (int i = 0; i < _layouts.Length; i++)
         {
-            if (_workers[i] is { InFlight: true, IsCompleted: true } worker && worker.TryTake(ref _inverses[i], out var error))
+            if (_background.TrySwapIn(i, ref _inverses[i]))
             {
-                if (error is not null)
-                {
-                    _backgroundError ??= error;
-                }
-                else
-                {
-                    any = true;
-                }
+                any = true;
             }
         }
 
         return any;
     }
 
-    public override void WaitForBackgroundRefresh()
-    {
-        foreach (var w in _workers)
-        {
-            w?.Wait();
-        }
-    }
+    public override void WaitForBackgroundRefresh() => _background.Wait();
 
-    public override void DiscardBackgroundRefresh()
-    {
-        foreach (var w in _workers)
-        {
-            w?.Discard();
-        }
-
-        _backgroundError = null;
-    }
+    public override void DiscardBackgroundRefresh() => _background.Discard();
 
     public override void Precondition(CurvatureBackend backend, ReadOnlySpan<T> statistics, double damping, ReadOnlySpan<T> gradient, Span<T> direction)
     {
@@ -385,14 +325,7 @@ internal sealed class KfacLayerBlock<T> : CurvatureBlock<T>
         }
     }
 
-    public override void Dispose()
-    {
-        for (int i = 0; i < _workers.Length; i++)
-        {
-            _workers[i]?.Dispose();
-            _workers[i] = null;
-        }
-    }
+    public override void Dispose() => _background.Dispose();
 
     private static T[] Finite(T[] values, string name)
     {
