@@ -52,17 +52,7 @@ public class BackgroundRefreshTests
         return Flat<double>(optimizer.Model, grads);
     }
 
-    public static TheoryData<string, bool> BackendsAndOptimizers()
-    {
-        var data = new TheoryData<string, bool>();
-        foreach (var backend in new[] { "managed", "openblas", "mkl" })
-        {
-            data.Add(backend, false);
-            data.Add(backend, true);
-        }
-
-        return data;
-    }
+    public static TheoryData<string, bool> BackendsAndOptimizers() => TestBackends.NamesWithFlag();
 
     [Theory]
     [MemberData(nameof(BackendsAndOptimizers))]

@@ -151,17 +151,7 @@ public class EkfacOptimizerTests
         }
     }
 
-    public static TheoryData<string, bool> Cases()
-    {
-        var data = new TheoryData<string, bool>();
-        foreach (var backend in new[] { "managed", "openblas", "mkl" })
-        {
-            data.Add(backend, false);
-            data.Add(backend, true);
-        }
-
-        return data;
-    }
+    public static TheoryData<string, bool> Cases() => TestBackends.NamesWithFlag();
 
     [Theory]
     [MemberData(nameof(Cases))]

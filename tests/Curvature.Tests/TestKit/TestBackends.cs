@@ -14,6 +14,19 @@ public static class TestBackends
     /// <summary>Names for [Theory] data: managed, openblas, mkl.</summary>
     public static TheoryData<string> Names => new() { "managed", "openblas", "mkl" };
 
+    /// <summary>Every backend name, each with <c>false</c> and <c>true</c> (a second axis of the test).</summary>
+    public static TheoryData<string, bool> NamesWithFlag()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (string backend in new[] { "managed", "openblas", "mkl" })
+        {
+            data.Add(backend, false);
+            data.Add(backend, true);
+        }
+
+        return data;
+    }
+
     /// <summary>True when native backends must load (CI / the Cake Test task).</summary>
     public static bool NativeRequired => Environment.GetEnvironmentVariable("CURVATURE_REQUIRE_NATIVE") == "1";
 

@@ -1,5 +1,5 @@
 using System.Numerics;
-using System.Runtime.InteropServices;
+using Curvature.Solvers.Internals;
 
 namespace Curvature.Optimizers.Internals;
 
@@ -12,7 +12,7 @@ internal static class FlatVector
     {
         if (typeof(T) == typeof(double))
         {
-            return DotDouble(MemoryMarshal.Cast<T, double>(x), MemoryMarshal.Cast<T, double>(y));
+            return VectorOps.Dot(x, y); // already in double
         }
 
         double sum = 0;
@@ -50,49 +50,5 @@ internal static class FlatVector
 
     /// <summary>True when every entry is finite.</summary>
     public static bool AllFinite<T>(ReadOnlySpan<T> x)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        foreach (T v in x)
-        {
-            if (!T.IsFinite(v))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static double DotDouble(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
-    {
-        int i = 0;
-        double sum = 0;
-        if (Vector.IsHardwareAccelerated && x.Length >= 2 * Vector<double>.Count)
-        {
-            var vx = MemoryMarshal.Cast<double, Vector<double>>(x);
-            var vy = MemoryMarshal.Cast<double, Vector<double>>(y);
-            Vector<double> acc0 = Vector<double>.Zero, acc1 = Vector<double>.Zero;
-            int j = 0;
-            for (; j + 1 < vx.Length; j += 2)
-            {
-                acc0 += vx[j] * vy[j];
-                acc1 += vx[j + 1] * vy[j + 1];
-            }
-
-            for (; j < vx.Length; j++)
-            {
-                acc0 += vx[j] * vy[j];
-            }
-
-            sum = Vector.Sum(acc0 + acc1);
-            i = vx.Length * Vector<double>.Count;
-        }
-
-        for (; i < x.Length; i++)
-        {
-            sum += x[i] * y[i];
-        }
-
-        return sum;
-    }
+        where T : unmanaged, IFloatingPointIeee754<T> => VectorOps.AllFinite(x);
 }
