@@ -264,6 +264,14 @@ public abstract class CurvatureBackend
             return new FactorizationStatus("potri", bad);
         }
 
+        return InvertFromCheckedFactor(ma, lower);
+    }
+
+    /// <summary>?POTRI on a factor known to be finite with a nonzero diagonal, then the overflow check and the mirror.</summary>
+    private FactorizationStatus InvertFromCheckedFactor<T>(MatrixRef<T> ma, bool lower)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = ma.Rows;
         int info = typeof(T) == typeof(double)
             ? PotriCore(ma.As<double>(), lower)
             : PotriCore(ma.As<float>(), lower);
@@ -311,7 +319,14 @@ public abstract class CurvatureBackend
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var status = TryCholeskyFactor(a, triangle);
-        return status.Succeeded ? TryCholeskyInverse(a, triangle) : status;
+        if (!status.Succeeded || a.Height == 0)
+        {
+            return status.Succeeded ? TryCholeskyInverse(a, triangle) : status;
+        }
+
+        // The factor needs no second screen: its input was finite and every pivot finite and positive, and then every
+        // entry of the factor is finite too (row i of L has Σ_j l_ij² = a_ii, so |l_ij| ≤ √a_ii up to rounding).
+        return InvertFromCheckedFactor(MatrixRef<T>.From(a), triangle == Triangle.Lower);
     }
 
     /// <summary>Solves <c>A·X = B</c> for many right-hand sides from A's Cholesky factor; B is overwritten by X.</summary>
