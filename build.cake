@@ -40,7 +40,7 @@ void Run(string tool, string arguments, IDictionary<string, string> env = null)
 //////////////////////////////////////////////////////////////////////
 
 Task("__InstallNative")
-    .Description("Installs OpenBLAS and MKL from Debian (idempotent; fast when present).")
+    .Description("Installs OpenBLAS, MKL and python3 from Debian (idempotent; fast when present).")
     .Does(() => Run("bash", "native/install-native-libs.sh"));
 
 Task("__InstallDatasets")

@@ -2,12 +2,13 @@
 # Installs the native BLAS/LAPACK providers Curvature binds at run time:
 #   OpenBLAS  (libopenblas0-pthread, Debian main)
 #   Intel MKL (libmkl-rt, Debian non-free; MKL 2020.4 on bookworm)
-# plus the C toolchain pieces the raw-BLAS baseline needs.
+# and python3 (Debian main), which the build runs to make TorchSharp's native library loadable on
+# Debian 12 (native/torchsharp/weaken_glibcxx_requirement.py) and the TorchSharp tests use to check it.
 # Idempotent and non-interactive; fast (no apt traffic) when everything is present.
 # The system's default BLAS/LAPACK alternatives are recorded first and restored afterwards.
 set -euo pipefail
 
-PACKAGES=(libopenblas0-pthread libmkl-rt)
+PACKAGES=(libopenblas0-pthread libmkl-rt python3)
 SOURCES_FILE=/etc/apt/sources.list.d/curvature-non-free.sources
 
 have_all() {
@@ -17,7 +18,7 @@ have_all() {
 }
 
 if have_all; then
-  echo "native: OpenBLAS and MKL already installed"
+  echo "native: OpenBLAS, MKL and python3 already installed"
   exit 0
 fi
 
@@ -74,4 +75,4 @@ for name in "${!before[@]}"; do
 done
 
 have_all || { echo "native: install did not complete" >&2; exit 1; }
-echo "native: OpenBLAS and MKL installed"
+echo "native: OpenBLAS, MKL and python3 installed"
