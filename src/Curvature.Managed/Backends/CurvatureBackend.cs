@@ -387,7 +387,9 @@ public abstract class CurvatureBackend
     /// or that the triangle read holds NaN or infinity (<c>info = 1</c>, A untouched).</returns>
     /// <remarks>LAPACK <c>?SYEVD</c> (column-major with <c>uplo</c> swapped; the eigenvector rows it leaves in the
     /// row-major buffer are transposed in place). Sign rule, identical on every backend: in each eigenvector the
-    /// entry of largest magnitude is positive (the lowest index wins a tie).</remarks>
+    /// entry of largest magnitude is positive (the lowest index wins a tie). On a matrix whose entries span most of the
+    /// floating-point range, where a native library's <c>?SYEVD</c> can fail to converge, a native backend falls back to
+    /// the managed eigensolver, so every backend accepts the same matrices.</remarks>
     public FactorizationStatus TrySymmetricEigen<T>(Span2D<T> a, Triangle triangle, Span<T> eigenvalues)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -412,27 +414,102 @@ public abstract class CurvatureBackend
             return new FactorizationStatus("syevd", 1); // non-finite input: a failure on every backend, A untouched
         }
 
-        int info;
-        if (typeof(T) == typeof(double))
+        // LAPACK's ?syevd can fail to converge on finite matrices whose entries span most of the floating-point range,
+        // where the managed eigensolver succeeds: for such matrices a native backend keeps a copy of the input and, if
+        // its library fails, the managed eigensolver decomposes the copy, so every backend accepts the same matrices.
+        T[]? saved = null;
+        if (this is not Managed.ManagedBackend && WideRangeMatrix.Check(ma, lower))
         {
-            var md = ma.As<double>();
-            info = SyevdCore(md, lower, System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(eigenvalues));
-            if (info == 0)
+            saved = System.Buffers.ArrayPool<T>.Shared.Rent(n * n);
+            for (int i = 0; i < n; i++)
             {
-                SymmetricStorage.NormalizeEigenvectorSigns(md);
+                ma.Row(i).CopyTo(saved.AsSpan(i * n, n));
             }
         }
-        else
+
+        int info;
+        try
         {
-            var mf = ma.As<float>();
-            info = SyevdCore(mf, lower, System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(eigenvalues));
-            if (info == 0)
+            info = Decompose(ma, lower, eigenvalues, managedFallback: false);
+            if (info == 0 && !FiniteResult(ma, eigenvalues, wholeMatrix: saved is not null))
             {
-                SymmetricStorage.NormalizeEigenvectorSigns(mf);
+                // Measured: MKL 2020.4's ssyevd reports success with NaN in its output on some wide-range float
+                // matrices. A non-finite result of finite input is a failure, never a result.
+                info = n;
+            }
+
+            if (info != 0 && saved is not null)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    saved.AsSpan(i * n, n).CopyTo(ma.Row(i));
+                }
+
+                info = Decompose(ma, lower, eigenvalues, managedFallback: true);
+            }
+        }
+        finally
+        {
+            if (saved is not null)
+            {
+                System.Buffers.ArrayPool<T>.Shared.Return(saved);
             }
         }
 
         return new FactorizationStatus("syevd", info);
+    }
+
+    /// <summary>True when the eigenvalues (and, with <paramref name="wholeMatrix"/>, the eigenvectors) are finite.</summary>
+    private static bool FiniteResult<T>(MatrixRef<T> ma, ReadOnlySpan<T> eigenvalues, bool wholeMatrix)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (SymmetricStorage.IndexOfNonFinite(eigenvalues) >= 0)
+        {
+            return false;
+        }
+
+        if (wholeMatrix)
+        {
+            for (int i = 0; i < ma.Rows; i++)
+            {
+                if (SymmetricStorage.IndexOfNonFinite<T>(ma.Row(i)) >= 0)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>?SYEVD through this backend (or, as the fallback, the managed eigensolver), then the shared sign rule.</summary>
+    private int Decompose<T>(MatrixRef<T> ma, bool lower, Span<T> eigenvalues, bool managedFallback)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double))
+        {
+            var md = ma.As<double>();
+            var w = System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(eigenvalues);
+            int info = managedFallback ? Managed.ManagedBackend.Syevd(md, lower, w) : SyevdCore(md, lower, w);
+            if (info == 0)
+            {
+                SymmetricStorage.NormalizeEigenvectorSigns(md);
+            }
+
+            return info;
+        }
+        else
+        {
+            var mf = ma.As<float>();
+            var w = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(eigenvalues);
+            int info = managedFallback ? Managed.ManagedBackend.Syevd(mf, lower, w) : SyevdCore(mf, lower, w);
+            if (info == 0)
+            {
+                SymmetricStorage.NormalizeEigenvectorSigns(mf);
+            }
+
+            return info;
+        }
     }
 
     /// <summary>Eigendecomposition of a symmetric matrix in place; throws when it fails to converge.</summary>

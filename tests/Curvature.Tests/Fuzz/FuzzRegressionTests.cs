@@ -1,3 +1,4 @@
+using Curvature.Backends;
 using CommunityToolkit.HighPerformance;
 using Curvature.Models;
 using Curvature.BlockFisher;
@@ -39,6 +40,41 @@ public class FuzzRegressionTests
         var e = Assert.Throws<ArgumentException>(() => pre.Step([1.0, 2.0], [0.5, 0.5], new ReadOnlySpan2D<double>(branches), new double[2]));
         Assert.Equal("branches", e.ParamName);
         Assert.Equal(0, pre.State.Steps);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void SymmetricEigen_EntriesSpanningTheDoubleRange_SucceedsOnEveryBackend(string backend)
+    {
+        // A matrix the fuzz suite drew (order 6; entries from 1e-308 to 1.5e+247): OpenBLAS's ?syevd returned info 4 on
+        // it while the managed eigensolver succeeded. Every backend must now succeed, with the same eigenvalues.
+        double[] values =
+        [
+            4.32671203013822E-308, 1.5113832911063838E+247, 0, 0.9123152996936419, 1.2891761219544226E-307, -7.269326517018176E-304,
+            1.5113832911063838E+247, 0, 0, 0.8991033136374798, 0.28604634538574447, 1.513902436249844E+236,
+            0, 0, -7.811288725496871E-302, 0, -9.201342453808218E-305, -0.3472594019711295,
+            0.9123152996936419, 0.8991033136374798, 0, 0.6665052825894697, 0, 0,
+            1.2891761219544226E-307, 0.28604634538574447, -9.201342453808218E-305, 0, -0.898030079853735, 0.5191906278576659,
+            -7.269326517018176E-304, 1.513902436249844E+236, -0.3472594019711295, 0, 0.5191906278576659, 0.03776074714854394,
+        ];
+        const int n = 6;
+        var a = (double[])values.Clone();
+        var w = new double[n];
+        var status = TestBackends.Get(backend).TrySymmetricEigen(new Span2D<double>(a, n, n), Triangle.Lower, w);
+        Assert.True(status.Succeeded, $"{backend}: info {status.Info}");
+
+        var reference = (double[])values.Clone();
+        var expected = new double[n];
+        Assert.True(TestBackends.Get("managed").TrySymmetricEigen(new Span2D<double>(reference, n, n), Triangle.Lower, expected).Succeeded);
+        double scale = expected.Max(Math.Abs);
+        for (int j = 0; j < n; j++)
+        {
+            Assert.True(Math.Abs(w[j] - expected[j]) <= 1e-13 * scale, $"{backend}: eigenvalue {j} {w[j]} vs {expected[j]}");
+        }
+
+        // The eigenvalues are those of A: their sum is its trace and the largest pair is ±1.5113832911063838e247.
+        Assert.Equal(1.5113832911063838E+247, w[^1], 1e-13 * scale);
+        Assert.Equal(-1.5113832911063838E+247, w[0], 1e-13 * scale);
     }
 
     [Fact]

@@ -140,7 +140,7 @@ public sealed class ManagedBackend : CurvatureBackend
         }
     }
 
-    private static unsafe int Syevd<T>(MatrixRef<T> a, bool lower, Span<T> eigenvalues)
+    internal static unsafe int Syevd<T>(MatrixRef<T> a, bool lower, Span<T> eigenvalues)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         fixed (T* p = &Unsafe.AsRef(in a.Origin))
