@@ -238,7 +238,9 @@ public abstract class CurvatureBackend
     /// <param name="triangle">The triangle holding the factor.</param>
     /// <returns>The status; <c>info = k</c> means the factor's diagonal element k is zero (A is singular) or the factor's
     /// leading k × k triangle holds NaN or infinity (the factor is then untouched), or that the inverse overflows (its
-    /// leading k × k triangle holds an infinity; the matrix then holds no meaningful values).</returns>
+    /// leading k × k triangle holds an infinity, or its diagonal element k exceeds Ω / (n²·max(1, max|L|)), Ω the
+    /// largest finite value, beyond which some evaluation order overflows; the matrix then holds no meaningful values).
+    /// </returns>
     /// <remarks>LAPACK <c>?POTRI</c> followed by mirroring the computed triangle into the other one.</remarks>
     public FactorizationStatus TryCholeskyInverse<T>(Span2D<T> factor, Triangle triangle)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -264,11 +266,29 @@ public abstract class CurvatureBackend
             return new FactorizationStatus("potri", bad);
         }
 
-        return InvertFromCheckedFactor(ma, lower);
+        return InvertFromCheckedFactor(ma, lower, TriangleMagnitudes.Largest(ma, lower));
     }
 
-    /// <summary>?POTRI on a factor known to be finite with a nonzero diagonal, then the overflow check and the mirror.</summary>
-    private FactorizationStatus InvertFromCheckedFactor<T>(MatrixRef<T> ma, bool lower)
+    /// <summary>1 + the index of the first diagonal entry above <paramref name="bound"/>, or 0.</summary>
+    private static int FirstDiagonalAbove<T>(MatrixRef<T> ma, T bound)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < ma.Rows; i++)
+        {
+            if (ma.At(i, i) > bound)
+            {
+                return i + 1;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>?POTRI on a factor known to be finite with a nonzero diagonal, then the overflow checks and the mirror.</summary>
+    /// <param name="ma">The factor; on success the inverse in both triangles.</param>
+    /// <param name="lower">Whether the factor is in the lower triangle.</param>
+    /// <param name="factorBound">An upper bound on the factor's entries' magnitudes (M).</param>
+    private FactorizationStatus InvertFromCheckedFactor<T>(MatrixRef<T> ma, bool lower, T factorBound)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = ma.Rows;
@@ -282,6 +302,16 @@ public abstract class CurvatureBackend
             if (inverseFinite != n)
             {
                 return new FactorizationStatus("potri", inverseFinite + 1);
+            }
+
+            // A⁻¹'s largest diagonal entry R bounds every intermediate of the usual ?POTRI evaluation orders: partial
+            // sums of L⁻ᵀL⁻¹ by R (Cauchy–Schwarz), entries of L⁻¹ by √R, their products with the factor by n·M·√R,
+            // blocked products by n²·M·R. Above Ω / (n²·max(1, M)) some evaluation order can overflow, so one backend
+            // would return an inverse where another overflows: every backend reports that case as an overflow.
+            int tooLarge = FirstDiagonalAbove(ma, T.CreateTruncating(typeof(T) == typeof(double) ? double.MaxValue : float.MaxValue) / (T.CreateTruncating((double)n * n) * T.Max(T.One, factorBound)));
+            if (tooLarge != 0)
+            {
+                return new FactorizationStatus("potri", tooLarge);
             }
 
             if (typeof(T) == typeof(double))
@@ -318,6 +348,15 @@ public abstract class CurvatureBackend
     public FactorizationStatus TryInvertPositiveDefinite<T>(Span2D<T> a, Triangle triangle)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        KernelValidation.EnsureSupportedType<T>();
+        var ma = ValidateSquare(a, nameof(a));
+        ValidateTriangle(triangle, nameof(triangle));
+        T largestDiagonal = T.Zero;
+        for (int i = 0; i < ma.Rows; i++)
+        {
+            largestDiagonal = T.Max(largestDiagonal, T.Abs(ma.At(i, i)));
+        }
+
         var status = TryCholeskyFactor(a, triangle);
         if (!status.Succeeded || a.Height == 0)
         {
@@ -325,8 +364,10 @@ public abstract class CurvatureBackend
         }
 
         // The factor needs no second screen: its input was finite and every pivot finite and positive, and then every
-        // entry of the factor is finite too (row i of L has Σ_j l_ij² = a_ii, so |l_ij| ≤ √a_ii up to rounding).
-        return InvertFromCheckedFactor(MatrixRef<T>.From(a), triangle == Triangle.Lower);
+        // entry of the factor is finite too (row i of L has Σ_j l_ij² = a_ii, so |l_ij| ≤ √a_ii up to rounding, and
+        // √max a_ii bounds them all).
+        T factorBound = T.Sqrt(largestDiagonal) * T.CreateTruncating(1.0 + 1e-6);
+        return InvertFromCheckedFactor(ma, triangle == Triangle.Lower, factorBound);
     }
 
     /// <summary>Solves <c>A·X = B</c> for many right-hand sides from A's Cholesky factor; B is overwritten by X.</summary>
@@ -418,7 +459,7 @@ public abstract class CurvatureBackend
         // where the managed eigensolver succeeds: for such matrices a native backend keeps a copy of the input and, if
         // its library fails, the managed eigensolver decomposes the copy, so every backend accepts the same matrices.
         T[]? saved = null;
-        if (this is not Managed.ManagedBackend && WideRangeMatrix.Check(ma, lower))
+        if (this is not Managed.ManagedBackend && TriangleMagnitudes.IsWideRange(ma, lower))
         {
             saved = System.Buffers.ArrayPool<T>.Shared.Rent(n * n);
             for (int i = 0; i < n; i++)

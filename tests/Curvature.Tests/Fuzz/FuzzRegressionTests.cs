@@ -77,6 +77,29 @@ public class FuzzRegressionTests
         Assert.Equal(-1.5113832911063838E+247, w[0], 1e-13 * scale);
     }
 
+    [Theory]
+    [MemberData(nameof(TestBackends.Names), MemberType = typeof(TestBackends))]
+    public void CholeskyInverse_WhoseIntermediatesCanOverflow_FailsOnEveryBackend_AndLargeButSafeInversesSucceed(string backend)
+    {
+        var b = TestBackends.Get(backend);
+
+        // The contract that makes the backends agree near the overflow threshold (the kernel fuzz property, with factors
+        // of entries up to 1e308, found OpenBLAS and the managed kernels disagreeing in both directions on whether such
+        // inverses overflow, because their evaluation orders overflow in different intermediate products): an inverse
+        // whose diagonal exceeds Ω / (n²·max(1, max|L|)) is an overflow on every backend. L = [[1e-10, 0], [1e308, 1e300]]
+        // has a finite inverse (diagonal ≈ 1e36), but the product 1e308 · 1e10 of one evaluation order overflows.
+        var factor = new double[] { 1e-10, 0, 1e308, 1e300 };
+        var status = b.TryCholeskyInverse(new Span2D<double>(factor, 2, 2), Triangle.Lower);
+        Assert.False(status.Succeeded, $"{backend}: accepted");
+        Assert.Equal(1, status.Info);
+
+        // Large inverses of moderate factors are still computed: L = diag(1e-100, 2e-100) gives A⁻¹ = diag(1e200, 2.5e199).
+        var small = new double[] { 1e-100, 0, 0, 2e-100 };
+        Assert.True(b.TryCholeskyInverse(new Span2D<double>(small, 2, 2), Triangle.Lower).Succeeded);
+        Assert.Equal(1e200, small[0], 1e186);
+        Assert.Equal(2.5e199, small[3], 1e185);
+    }
+
     [Fact]
     public void BranchFactored_SaveLoadSave_IsByteIdentical_WithAConsumedGaussianSpare()
     {

@@ -5,8 +5,8 @@ using System.Runtime.InteropServices;
 namespace Curvature.Internals;
 
 /// <summary>
-/// Tells whether a symmetric matrix's stored triangle spans a wide range of magnitudes: a nonzero entry below
-/// ε² · max |a|.
+/// Magnitudes of a matrix's stored triangle: the largest, and whether it spans a wide range (a nonzero entry below
+/// ε² · max |a|).
 /// </summary>
 /// <remarks>
 /// LAPACK's ?syevd (OpenBLAS 0.3.21 and MKL 2020.4 alike) fails to converge (info &gt; 0) on some finite matrices whose
@@ -15,11 +15,11 @@ namespace Curvature.Internals;
 /// drawn from tiny, huge, zero and ordinary values; none the other way). Ordinary matrices never meet this test, so
 /// the check costs one read-only pass and nothing else.
 /// </remarks>
-internal static class WideRangeMatrix
+internal static class TriangleMagnitudes
 {
     /// <summary>True when some nonzero entry of the stored triangle is below ε² times the largest magnitude.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static bool Check<T>(MatrixRef<T> a, bool lower)
+    public static bool IsWideRange<T>(MatrixRef<T> a, bool lower)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = a.Rows;
@@ -32,6 +32,21 @@ internal static class WideRangeMatrix
 
         T eps = T.CreateTruncating(typeof(T) == typeof(double) ? 2.220446049250313e-16 : 1.1920929e-7);
         return smallestNonzero < largest * eps * eps;
+    }
+
+    /// <summary>The largest magnitude in the stored triangle.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static T Largest<T>(MatrixRef<T> a, bool lower)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T largest = T.Zero;
+        T smallestNonzero = T.PositiveInfinity;
+        for (int i = 0; i < a.Rows; i++)
+        {
+            Range(lower ? a.Row(i)[..(i + 1)] : a.Row(i)[i..], ref largest, ref smallestNonzero);
+        }
+
+        return largest;
     }
 
     /// <summary>Updates the largest magnitude and the smallest nonzero magnitude with those of <paramref name="x"/>.</summary>
