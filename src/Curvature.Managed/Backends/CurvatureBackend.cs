@@ -190,8 +190,14 @@ public abstract class CurvatureBackend
             return FactorizationStatus.Success("potrf");
         }
 
-        bool lower = triangle == Triangle.Lower;
+        return FactorCore(ma, triangle == Triangle.Lower);
+    }
 
+    /// <summary>?POTRF of a validated, non-empty matrix: the screen for non-finite entries, the factorisation and the
+    /// pivot check shared by every backend.</summary>
+    private FactorizationStatus FactorCore<T>(MatrixRef<T> ma, bool lower)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         // Non-finite entries: LAPACK implementations disagree (OpenBLAS reports success on NaN), so every backend
         // factors only the finite leading block and reports info = order + 1, as a column-by-column Cholesky would.
         int order = SymmetricStorage.FiniteLeadingOrder(ma, lower);
@@ -351,23 +357,30 @@ public abstract class CurvatureBackend
         KernelValidation.EnsureSupportedType<T>();
         var ma = ValidateSquare(a, nameof(a));
         ValidateTriangle(triangle, nameof(triangle));
+        if (ma.IsEmpty)
+        {
+            return FactorizationStatus.Success("potri");
+        }
+
+        // Read before ?POTRF overwrites the diagonal: √max a_ii bounds every entry of the factor (below).
         T largestDiagonal = T.Zero;
         for (int i = 0; i < ma.Rows; i++)
         {
             largestDiagonal = T.Max(largestDiagonal, T.Abs(ma.At(i, i)));
         }
 
-        var status = TryCholeskyFactor(a, triangle);
-        if (!status.Succeeded || a.Height == 0)
+        bool lower = triangle == Triangle.Lower;
+        var status = FactorCore(ma, lower);
+        if (!status.Succeeded)
         {
-            return status.Succeeded ? TryCholeskyInverse(a, triangle) : status;
+            return status;
         }
 
         // The factor needs no second screen: its input was finite and every pivot finite and positive, and then every
         // entry of the factor is finite too (row i of L has Σ_j l_ij² = a_ii, so |l_ij| ≤ √a_ii up to rounding, and
         // √max a_ii bounds them all).
         T factorBound = T.Sqrt(largestDiagonal) * T.CreateTruncating(1.0 + 1e-6);
-        return InvertFromCheckedFactor(ma, triangle == Triangle.Lower, factorBound);
+        return InvertFromCheckedFactor(ma, lower, factorBound);
     }
 
     /// <summary>Solves <c>A·X = B</c> for many right-hand sides from A's Cholesky factor; B is overwritten by X.</summary>
@@ -459,7 +472,7 @@ public abstract class CurvatureBackend
         // where the managed eigensolver succeeds: for such matrices a native backend keeps a copy of the input and, if
         // its library fails, the managed eigensolver decomposes the copy, so every backend accepts the same matrices.
         T[]? saved = null;
-        if (this is not Managed.ManagedBackend && TriangleMagnitudes.IsWideRange(ma, lower))
+        if (FallsBackToManagedEigensolver && TriangleMagnitudes.IsWideRange(ma, lower))
         {
             saved = System.Buffers.ArrayPool<T>.Shared.Rent(n * n);
             for (int i = 0; i < n; i++)
@@ -499,6 +512,10 @@ public abstract class CurvatureBackend
 
         return new FactorizationStatus("syevd", info);
     }
+
+    /// <summary>Whether ?SYEVD failures on wide-range matrices are retried with the managed eigensolver (every backend
+    /// but the managed one, for which that would run the same code again).</summary>
+    private protected virtual bool FallsBackToManagedEigensolver => true;
 
     /// <summary>True when the eigenvalues (and, with <paramref name="wholeMatrix"/>, the eigenvectors) are finite.</summary>
     private static bool FiniteResult<T>(MatrixRef<T> ma, ReadOnlySpan<T> eigenvalues, bool wholeMatrix)

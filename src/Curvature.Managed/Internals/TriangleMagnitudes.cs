@@ -18,35 +18,33 @@ namespace Curvature.Internals;
 internal static class TriangleMagnitudes
 {
     /// <summary>True when some nonzero entry of the stored triangle is below ε² times the largest magnitude.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool IsWideRange<T>(MatrixRef<T> a, bool lower)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = a.Rows;
-        T largest = T.Zero;
-        T smallestNonzero = T.PositiveInfinity;
-        for (int i = 0; i < n; i++)
-        {
-            Range(lower ? a.Row(i)[..(i + 1)] : a.Row(i)[i..], ref largest, ref smallestNonzero);
-        }
-
+        Scan(a, lower, out T largest, out T smallestNonzero);
         T eps = T.CreateTruncating(typeof(T) == typeof(double) ? 2.220446049250313e-16 : 1.1920929e-7);
         return smallestNonzero < largest * eps * eps;
     }
 
     /// <summary>The largest magnitude in the stored triangle.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T Largest<T>(MatrixRef<T> a, bool lower)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T largest = T.Zero;
-        T smallestNonzero = T.PositiveInfinity;
+        Scan(a, lower, out T largest, out _);
+        return largest;
+    }
+
+    /// <summary>One pass over the stored triangle: its largest and its smallest nonzero magnitude.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Scan<T>(MatrixRef<T> a, bool lower, out T largest, out T smallestNonzero)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        largest = T.Zero;
+        smallestNonzero = T.PositiveInfinity;
         for (int i = 0; i < a.Rows; i++)
         {
             Range(lower ? a.Row(i)[..(i + 1)] : a.Row(i)[i..], ref largest, ref smallestNonzero);
         }
-
-        return largest;
     }
 
     /// <summary>Updates the largest magnitude and the smallest nonzero magnitude with those of <paramref name="x"/>.</summary>

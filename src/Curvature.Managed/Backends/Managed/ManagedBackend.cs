@@ -72,6 +72,8 @@ public sealed class ManagedBackend : CurvatureBackend
 
     private protected override void PotrsCore(MatrixRef<float> factor, bool lower, MatrixRef<float> b) => Potrs(factor, lower, b);
 
+    private protected override bool FallsBackToManagedEigensolver => false;
+
     private protected override int SyevdCore(MatrixRef<double> a, bool lower, Span<double> eigenvalues) => Syevd(a, lower, eigenvalues);
 
     private protected override int SyevdCore(MatrixRef<float> a, bool lower, Span<float> eigenvalues) => Syevd(a, lower, eigenvalues);
